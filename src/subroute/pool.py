@@ -1,0 +1,293 @@
+"""The model pool: named models, tiers, prices, and the cost of every call.
+
+A pool is a TOML file (see README, "Pool file"). Each model names a backend and where it
+lives (a GGUF path or catalog name for ``llamacpp``; a base URL, model id and the *name* of
+the environment variable holding the key for ``openai``), a tier, and prices in USD per
+million input and output tokens. Local models may leave prices out and give their size
+instead: the pool's ``local_price_per_billion_params`` then prices them in proportion to
+parameter count (compute), which is how the shipped default pool is priced.
+
+Backends are created on first use and shared process-wide, so a GGUF file is loaded once
+however many pools or threads use it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from subroute.errors import ConfigError, SubrouteError
+from subroute.models.base import Completion, GenerateParams, Message, Model
+
+DEFAULT_TIERS = ("small", "medium", "large", "xlarge")
+
+
+class ModelSpec(BaseModel):
+    """One model of a pool, as written in the pool file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="Name used to select the model (CLI --model, pool[name]).")
+    backend: Literal["llamacpp", "openai"] = Field(description="llamacpp (local GGUF) or openai (HTTP).")
+    tier: str = Field(description="Capability tier; ordered by the pool's `tiers`.")
+    price_in: float | None = Field(None, ge=0, description="USD per million input tokens.")
+    price_out: float | None = Field(None, ge=0, description="USD per million output tokens.")
+    params_b: float | None = Field(None, gt=0, description="Parameter count in billions.")
+    context_length: int | None = Field(None, gt=0, description="Context window in tokens.")
+    description: str = ""
+    # llamacpp
+    path: str | None = Field(None, description="GGUF file (relative to the pool file).")
+    catalog: str | None = Field(None, description="Catalog name of a default model (`subroute models pull`).")
+    sha256: str | None = Field(None, description="Expected sha256 of `path`; checked before loading.")
+    n_threads: int | None = Field(None, gt=0, description="CPU threads for llama.cpp.")
+    # openai
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. http://localhost:8000/v1.")
+    model: str | None = Field(None, description="Model id the server knows the model by.")
+    api_key_env: str | None = Field(None, description="Name of the environment variable that holds the key.")
+    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")
+    max_retries: int = Field(2, ge=0, le=10, description="Retries with exponential backoff.")
+
+    @model_validator(mode="after")
+    def _check_backend_fields(self) -> "ModelSpec":
+        if self.backend == "llamacpp":
+            if bool(self.path) == bool(self.catalog):
+                raise ValueError("a llamacpp model needs exactly one of `path` or `catalog`")
+            for f in ("base_url", "model", "api_key_env"):
+                if getattr(self, f) is not None:
+                    raise ValueError(f"`{f}` is for openai models, not llamacpp")
+        else:
+            if not self.base_url:
+                raise ValueError("an openai model needs `base_url` (e.g. http://localhost:8000/v1)")
+            if not self.model:
+                raise ValueError("an openai model needs `model`, the id the server serves it as")
+            for f in ("path", "catalog", "sha256", "n_threads"):
+                if getattr(self, f) is not None:
+                    raise ValueError(f"`{f}` is for llamacpp models, not openai")
+        return self
+
+
+class PoolSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "pool"
+    description: str = ""
+    default_model: str | None = Field(None, description="Model `subroute ask --model` defaults to.")
+    tiers: list[str] = Field(default_factory=lambda: list(DEFAULT_TIERS), description="Tiers, cheapest first.")
+    local_price_per_billion_params: float | None = Field(
+        None, ge=0, description="USD per million tokens per billion parameters, for models without prices."
+    )
+
+
+class PoolFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pool: PoolSettings = Field(default_factory=PoolSettings)
+    models: list[ModelSpec]
+
+
+# Backends are shared across pools and threads: loading a GGUF twice would double memory.
+_BACKENDS: dict[tuple, Model] = {}
+_BACKENDS_LOCK = threading.Lock()
+
+
+@dataclass
+class PoolModel:
+    """A model of a pool: its spec, prices, and a lazily created backend."""
+
+    spec: ModelSpec
+    price_in: float
+    price_out: float
+    tier_rank: int
+    base_dir: Path
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def tier(self) -> str:
+        return self.spec.tier
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        return (input_tokens * self.price_in + output_tokens * self.price_out) / 1e6
+
+    def _key(self) -> tuple:
+        s = self.spec
+        if s.backend == "llamacpp":
+            return ("llamacpp", str(self.model_path()), s.context_length, s.n_threads)
+        return ("openai", s.base_url, s.model, s.api_key_env, s.timeout_s, s.max_retries)
+
+    def model_path(self) -> Path:
+        """The GGUF file of a local model (without checking it exists)."""
+        from subroute.models import catalog
+
+        if self.spec.catalog:
+            return catalog.get(self.spec.catalog).path()
+        p = Path(self.spec.path).expanduser()  # type: ignore[arg-type]
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def backend(self) -> Model:
+        key = self._key()
+        with _BACKENDS_LOCK:
+            b = _BACKENDS.get(key)
+            if b is None:
+                b = _BACKENDS[key] = self._create_backend()
+            return b
+
+    def _create_backend(self) -> Model:
+        s = self.spec
+        if s.backend == "llamacpp":
+            from subroute.models import catalog
+            from subroute.models.llamacpp import LlamaCppModel
+
+            if s.catalog:
+                path = catalog.get(s.catalog).require()
+            else:
+                path = catalog.require_file(self.model_path(), s.sha256, model_name=s.name)
+            return LlamaCppModel(s.name, path, n_ctx=s.context_length, n_threads=s.n_threads)
+        from subroute.models.openai_http import OpenAIModel
+
+        return OpenAIModel(
+            s.name, base_url=s.base_url, model=s.model, api_key_env=s.api_key_env,  # type: ignore[arg-type]
+            timeout_s=s.timeout_s, max_retries=s.max_retries, context_length=s.context_length,
+        )
+
+    def generate(
+        self,
+        messages: list[Message] | str,
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        stop: tuple[str, ...] | list[str] = (),
+        seed: int = 0,
+        logprobs: bool = True,
+        system: str | None = None,
+    ) -> Completion:
+        """Run one call and charge it. A string is taken as one user message."""
+        if isinstance(messages, str):
+            messages = [{"role": "user", "content": messages}]
+        if system:
+            messages = [{"role": "system", "content": system}, *messages]
+        params = GenerateParams(max_tokens, temperature, tuple(stop), seed, logprobs)
+        backend = self.backend
+        t0 = time.perf_counter()
+        c = backend.generate(messages, params)
+        c.latency_s = time.perf_counter() - t0
+        c.model = self.name
+        c.cost = self.cost(c.usage.input_tokens, c.usage.output_tokens)
+        return c
+
+    def count_tokens(self, text: str) -> int | None:
+        return self.backend.count_tokens(text)
+
+
+class Pool:
+    """Named models with tiers and prices. `Pool.load()` reads the shipped default pool."""
+
+    def __init__(self, settings: PoolSettings, specs: list[ModelSpec], *, source: str, base_dir: Path) -> None:
+        self.settings = settings
+        self.source = source
+        tiers = settings.tiers
+        self._models: dict[str, PoolModel] = {}
+        for i, s in enumerate(specs):
+            where = f"pool file {source}: models[{i}] ({s.name})"
+            if s.name in self._models:
+                raise ConfigError(f"{where}: duplicate model name '{s.name}'; names must be unique")
+            if s.tier not in tiers:
+                raise ConfigError(f"{where}: tier '{s.tier}' is not one of {tiers}; add it to [pool] tiers")
+            pin, pout = s.price_in, s.price_out
+            if pin is None or pout is None:
+                rate = settings.local_price_per_billion_params
+                if rate is None or s.params_b is None:
+                    raise ConfigError(
+                        f"{where}: no price; set price_in and price_out (USD per million tokens), "
+                        "or params_b with [pool] local_price_per_billion_params"
+                    )
+                pin = rate * s.params_b if pin is None else pin
+                pout = rate * s.params_b if pout is None else pout
+            self._models[s.name] = PoolModel(s, pin, pout, tiers.index(s.tier), base_dir)
+        if not self._models:
+            raise ConfigError(f"pool file {source}: no models; add at least one [[models]] table")
+        if settings.default_model and settings.default_model not in self._models:
+            raise ConfigError(
+                f"pool file {source}: [pool] default_model '{settings.default_model}' is not a model of "
+                f"the pool ({', '.join(self._models)})"
+            )
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "Pool":
+        """Read a pool file; with no path, the default local pool shipped in the package."""
+        if path is None:
+            text = resources.files("subroute").joinpath("default_pool.toml").read_text()
+            return cls.from_toml(text, source="<default pool>", base_dir=Path.cwd())
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise ConfigError(f"pool file {p} not found; pass an existing TOML file to --pool")
+        return cls.from_toml(p.read_text(), source=str(p), base_dir=p.resolve().parent)
+
+    @classmethod
+    def from_toml(cls, text: str, *, source: str = "<string>", base_dir: Path | None = None) -> "Pool":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"pool file {source}: not valid TOML: {e}") from None
+        return cls.from_dict(data, source=source, base_dir=base_dir or Path.cwd())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "<dict>", base_dir: Path | None = None) -> "Pool":
+        try:
+            f = PoolFile.model_validate(data)
+        except ValidationError as e:
+            err = e.errors()[0]
+            loc = ".".join(str(x) if not isinstance(x, int) else f"[{x}]" for x in err["loc"]).replace(".[", "[")
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (misspelt?)"
+            more = f" (and {len(e.errors()) - 1} more problem(s))" if len(e.errors()) > 1 else ""
+            raise ConfigError(f"pool file {source}: {loc or 'top level'}: {msg}{more}") from None
+        return cls(f.pool, f.models, source=source, base_dir=base_dir or Path.cwd())
+
+    # -- access --------------------------------------------------------------------------
+    def __getitem__(self, name: str) -> PoolModel:
+        try:
+            return self._models[name]
+        except KeyError:
+            raise SubrouteError(
+                f"unknown model '{name}'; the pool ({self.source}) has: {', '.join(self._models)}"
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._models
+
+    def __iter__(self):
+        return iter(self.models)
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    @property
+    def models(self) -> list[PoolModel]:
+        """Models from cheapest tier to most capable, then by output price."""
+        return sorted(self._models.values(), key=lambda m: (m.tier_rank, m.price_out, m.price_in))
+
+    @property
+    def names(self) -> list[str]:
+        return [m.name for m in self.models]
+
+    @property
+    def default_model(self) -> PoolModel:
+        if self.settings.default_model:
+            return self[self.settings.default_model]
+        return self.models[-1]
+
+    @property
+    def tiers(self) -> list[str]:
+        return [t for t in self.settings.tiers if any(m.tier == t for m in self._models.values())]

@@ -1,0 +1,28 @@
+"""Prompts shared by `ask`, the benchmark's direct baselines and the pipeline's steps.
+
+Short-answer prompts: small models answer a lookup well when told to give the answer only
+(shared MODELS.md measured SmolLM2 6/10 and Qwen-0.5B 10/10 on one-hop lookups this way).
+"""
+
+from __future__ import annotations
+
+from subroute.errors import SubrouteError
+from subroute.models.base import Message
+
+ANSWER_SYSTEM = (
+    "You answer questions using the given context. Reply with the answer only: a name, "
+    "a number, a year or a short phrase. No explanation, no full sentence."
+)
+
+
+def check_question(question: str) -> str:
+    q = question.strip()
+    if not q:
+        raise SubrouteError("the question is empty; pass a question, e.g. subroute ask \"Where was Mirela Voss born?\"")
+    return q
+
+
+def answer_messages(question: str, context: str | None = None) -> list[Message]:
+    q = check_question(question)
+    user = f"Context:\n{context.strip()}\n\nQuestion: {q}" if context and context.strip() else f"Question: {q}"
+    return [{"role": "system", "content": ANSWER_SYSTEM}, {"role": "user", "content": user}]
