@@ -13,6 +13,8 @@ however many pools or threads use it.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 import time
 import tomllib
@@ -122,7 +124,10 @@ class PoolModel:
         s = self.spec
         if s.backend == "llamacpp":
             return ("llamacpp", str(self.model_path()), s.context_length, s.n_threads)
-        return ("openai", s.base_url, s.model, s.api_key_env, s.timeout_s, s.max_retries)
+        # a changed key in the environment must give a new client; keep only a digest of it
+        key = os.environ.get(s.api_key_env, "") if s.api_key_env else ""
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        return ("openai", s.base_url, s.model, s.api_key_env, digest, s.timeout_s, s.max_retries)
 
     def model_path(self) -> Path:
         """The GGUF file of a local model (without checking it exists)."""

@@ -55,7 +55,9 @@ class OpenAIModel:
         if params.stop:
             kw["stop"] = list(params.stop)
         if logprobs:
+            # top_logprobs too: llama-cpp-python's server returns none without it
             kw["logprobs"] = True
+            kw["top_logprobs"] = 1
         return self._client.chat.completions.create(**kw)
 
     def generate(self, messages: list[Message], params: GenerateParams) -> Completion:
