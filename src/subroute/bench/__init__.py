@@ -1,0 +1,1 @@
+"""Benchmark harness: datasets, systems, metrics, Pareto curves and reports."""
