@@ -21,12 +21,15 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from subroute.errors import ConfigError, SubrouteError
 from subroute.models.base import Completion, GenerateParams, Message, Model
+
+if TYPE_CHECKING:
+    from subroute.cache import CallCache
 
 DEFAULT_TIERS = ("small", "medium", "large", "xlarge")
 
@@ -108,6 +111,7 @@ class PoolModel:
     price_out: float
     tier_rank: int
     base_dir: Path
+    cache: "CallCache | None" = None
 
     @property
     def name(self) -> str:
@@ -182,13 +186,32 @@ class PoolModel:
         if system:
             messages = [{"role": "system", "content": system}, *messages]
         params = GenerateParams(max_tokens, temperature, tuple(stop), seed, logprobs)
+        key = None
+        if self.cache is not None and temperature == 0:
+            key = self.cache.key(self.identity(), messages, params)
+            hit = self.cache.get(key)
+            if hit is not None:
+                hit.model = self.name
+                hit.cost = self.cost(hit.usage.input_tokens, hit.usage.output_tokens)
+                return hit
         backend = self.backend
         t0 = time.perf_counter()
         c = backend.generate(messages, params)
         c.latency_s = time.perf_counter() - t0
         c.model = self.name
         c.cost = self.cost(c.usage.input_tokens, c.usage.output_tokens)
+        if key is not None:
+            self.cache.put(key, c)  # type: ignore[union-attr]
         return c
+
+    def identity(self) -> dict[str, Any]:
+        """What determines this model's output: the cache key's model part (never the key)."""
+        d = self.spec.model_dump(exclude={"name", "description", "tier", "price_in", "price_out",
+                                          "timeout_s", "max_retries", "n_threads"})
+        if self.spec.backend == "llamacpp" and self.spec.path:
+            p = self.model_path()
+            d["file"] = [p.stat().st_size, p.stat().st_mtime_ns] if p.is_file() else None
+        return d
 
     def count_tokens(self, text: str) -> int | None:
         return self.backend.count_tokens(text)
@@ -282,6 +305,12 @@ class Pool:
     def models(self) -> list[PoolModel]:
         """Models from cheapest tier to most capable, then by output price."""
         return sorted(self._models.values(), key=lambda m: (m.tier_rank, m.price_out, m.price_in))
+
+    def use_cache(self, cache: "CallCache | None") -> "Pool":
+        """Cache this pool's deterministic calls on disk (None turns caching off)."""
+        for m in self._models.values():
+            m.cache = cache
+        return self
 
     @property
     def names(self) -> list[str]:

@@ -1,0 +1,127 @@
+"""Allocators: pick the pool model for each subtask.
+
+One protocol, one method: `run(subtask, solve, pool) -> Allocation`, where `solve(model)`
+answers the subtask with that model. An allocator may call `solve` more than once (a probe,
+then the chosen model; or a cascade up the tiers); every call is returned and charged.
+
+- `FixedAllocator`: one model for every step (a baseline, and `ask --model`).
+- `RandomAllocator`: a uniformly random model per step, seeded by the step text.
+- `ConfidenceAllocator`: R2-Reasoner's rule. The cheapest model answers the subtask (the
+  probe); the alpha-quantile of its token probabilities is the difficulty estimate; it is
+  compared with thresholds that map to tiers (easy -> small, medium -> medium, hard ->
+  large). Departure from the paper: when the rule picks the probe's own tier we keep the
+  probe's answer instead of asking again, so an easy step costs one small call.
+- `CascadeAllocator`: FrugalGPT/AutoMix style: answer with the cheapest model, accept when
+  its confidence clears the threshold, otherwise escalate to the next model.
+A learned allocator (the training issue) implements the same protocol.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from subroute.decompose import Subtask
+from subroute.models.base import Completion
+from subroute.pool import Pool, PoolModel
+
+Solve = Callable[[PoolModel], Completion]
+
+
+@dataclass
+class Allocation:
+    completion: Completion  # the accepted answer
+    model: PoolModel
+    calls: list[tuple[str, Completion]] = field(default_factory=list)  # (role, call): probes and steps
+    confidence: float | None = None
+    note: str | None = None
+
+
+class Allocator(Protocol):
+    name: str
+
+    def run(self, subtask: Subtask, solve: Solve, pool: Pool) -> Allocation: ...
+
+
+def cheapest_per_tier(pool: Pool) -> list[PoolModel]:
+    """One model per tier, the cheapest of each, from the smallest tier up."""
+    out: dict[str, PoolModel] = {}
+    for m in pool.models:
+        out.setdefault(m.tier, m)
+    return list(out.values())
+
+
+class FixedAllocator:
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.name = f"fixed:{model}"
+
+    def run(self, subtask: Subtask, solve: Solve, pool: Pool) -> Allocation:
+        m = pool[self.model]
+        c = solve(m)
+        return Allocation(c, m, [("step", c)], c.confidence())
+
+
+class RandomAllocator:
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self.name = f"random@{seed}"
+
+    def run(self, subtask: Subtask, solve: Solve, pool: Pool) -> Allocation:
+        m = random.Random(f"{self.seed}:{subtask.index}:{subtask.text}").choice(pool.models)
+        c = solve(m)
+        return Allocation(c, m, [("step", c)], c.confidence())
+
+
+class ConfidenceAllocator:
+    """Probe with the cheapest model; its alpha-quantile token probability picks the tier."""
+
+    def __init__(self, thresholds: tuple[float, ...] = (0.8, 0.5), alpha: float = 0.1) -> None:
+        if list(thresholds) != sorted(thresholds, reverse=True):
+            raise ValueError("thresholds must be descending (easy first)")
+        self.thresholds = tuple(thresholds)
+        self.alpha = alpha
+        self.name = "confidence@" + ",".join(f"{t:g}" for t in thresholds)
+
+    def tier_index(self, confidence: float | None, n_tiers: int) -> int:
+        if confidence is None:  # no logprobs from the probe: be safe, use the top tier
+            return n_tiers - 1
+        for i, t in enumerate(self.thresholds[: n_tiers - 1]):
+            if confidence >= t:
+                return i
+        return n_tiers - 1
+
+    def run(self, subtask: Subtask, solve: Solve, pool: Pool) -> Allocation:
+        ladder = cheapest_per_tier(pool)
+        probe = solve(ladder[0])
+        conf = probe.confidence(self.alpha)
+        i = self.tier_index(conf, len(ladder))
+        if i == 0 and probe.text:
+            return Allocation(probe, ladder[0], [("step", probe)], conf)
+        i = max(i, 1)
+        c = solve(ladder[i])
+        note = None if probe.text else "probe answered nothing"
+        return Allocation(c, ladder[i], [("probe", probe), ("step", c)], conf, note)
+
+
+class CascadeAllocator:
+    """Cheapest first; escalate while the answer's confidence is below the threshold."""
+
+    def __init__(self, threshold: float = 0.7, alpha: float = 0.1) -> None:
+        self.threshold = threshold
+        self.alpha = alpha
+        self.name = f"cascade@{threshold:g}"
+
+    def run(self, subtask: Subtask, solve: Solve, pool: Pool) -> Allocation:
+        ladder = cheapest_per_tier(pool)
+        calls: list[tuple[str, Completion]] = []
+        for k, m in enumerate(ladder):
+            c = solve(m)
+            conf = c.confidence(self.alpha)
+            last = k == len(ladder) - 1
+            calls.append(("step" if last else "probe", c))
+            if last or (c.text and conf is not None and conf >= self.threshold):
+                calls[-1] = ("step", c)
+                return Allocation(c, m, calls, conf)
+        raise AssertionError("unreachable: the ladder is never empty")

@@ -1,0 +1,112 @@
+"""The executor: runs subtasks in order, substituting earlier answers for #k, each step
+seeing only the passages it needs.
+
+Each step's query is the subtask with earlier answers filled in; a retriever picks its
+passages from the question's context within `step_budget` tokens. Synthesis steps (those
+combining two or more earlier answers: compare, compute) get no passages: everything they
+need is in the step text. A step whose accepted answer is empty is retried one tier up (a
+recorded fallback), so "a model that returns nothing" never silently becomes the answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from subroute.allocate import Allocator, cheapest_per_tier
+from subroute.decompose import REF, Subtask
+from subroute.models.base import Completion
+from subroute.pool import Pool, PoolModel
+from subroute.prompts import answer_messages
+from subroute.retrieve import Retriever, approx_tokens
+
+
+@dataclass
+class CallRecord:
+    model: str
+    tier: str
+    role: str  # decompose | probe | step | integrate
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    latency_s: float
+    confidence: float | None
+    text: str
+    cached: bool = False
+
+    @classmethod
+    def of(cls, role: str, c: Completion, pool: Pool) -> "CallRecord":
+        return cls(c.model, pool[c.model].tier, role, c.usage.input_tokens, c.usage.output_tokens,
+                   c.cost, c.latency_s, c.confidence(), c.text, c.cached)
+
+
+@dataclass
+class StepRecord:
+    index: int
+    subtask: str  # as decomposed, with #k
+    query: str  # with earlier answers substituted
+    depends_on: tuple[int, ...]
+    type: str | None
+    model: str
+    tier: str
+    answer: str
+    confidence: float | None
+    passages: int
+    context_tokens: int
+    calls: list[CallRecord] = field(default_factory=list)
+    note: str | None = None
+    gold_answer: str | None = None
+
+    @property
+    def cost(self) -> float:
+        return sum(c.cost for c in self.calls)
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        d = asdict(self)
+        d["cost"] = self.cost
+        return d
+
+
+def substitute(text: str, answers: list[str]) -> str:
+    def rep(m: re.Match) -> str:
+        k = int(m.group(1))
+        return answers[k - 1] if 1 <= k <= len(answers) else m.group(0)
+
+    return REF.sub(rep, text)
+
+
+class Executor:
+    def __init__(self, pool: Pool, allocator: Allocator, *, step_budget: int = 300, max_tokens: int = 48) -> None:
+        self.pool = pool
+        self.allocator = allocator
+        self.step_budget = step_budget
+        self.max_tokens = max_tokens
+
+    def run_step(self, step: Subtask, answers: list[str], retriever: Retriever | None) -> StepRecord:
+        query = substitute(step.text, answers)
+        synthesis = step.type == "synthesis" or len(step.depends_on) >= 2
+        passages = retriever.select(query, self.step_budget) if retriever and not synthesis else []
+        ctx = "\n\n".join(passages)
+        messages = answer_messages(query, ctx or None)
+
+        def solve(m: PoolModel) -> Completion:
+            return m.generate(messages, max_tokens=self.max_tokens)
+
+        a = self.allocator.run(step, solve, self.pool)
+        calls = [CallRecord.of(role, c, self.pool) for role, c in a.calls]
+        model, completion, note = a.model, a.completion, a.note
+        if not completion.text:  # escalate once per tier until someone answers
+            for up in [m for m in cheapest_per_tier(self.pool) if m.tier_rank > model.tier_rank]:
+                completion, model = solve(up), up
+                calls.append(CallRecord.of("step", completion, self.pool))
+                note = f"empty answer; escalated to {up.name}"
+                if completion.text:
+                    break
+        return StepRecord(
+            step.index, step.text, query, step.depends_on, step.type, model.name, model.tier,
+            completion.text.strip(), a.confidence, len(passages), approx_tokens(ctx), calls, note,
+            step.gold_answer,
+        )

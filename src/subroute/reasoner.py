@@ -1,0 +1,121 @@
+"""The pipeline: decompose, allocate and execute each subtask, integrate, and trace it all.
+
+`Reasoner.answer(question, context)` returns a `Trace`: every step's subtask, model,
+answer, tokens, confidence, cost and latency, plus the decomposition call. Integration
+takes the last step's answer by default, because the decomposer is asked to make its last
+sub-question answer the whole question (as gold decompositions do); `integrate="model:NAME"`
+asks a pool model to compose the final answer from the sub-answers instead (one more call,
+charged like every other).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from subroute.allocate import Allocator, ConfidenceAllocator
+from subroute.bench.records import Example
+from subroute.decompose import Decomposer, PromptedDecomposer
+from subroute.errors import SubrouteError
+from subroute.execute import CallRecord, Executor, StepRecord
+from subroute.pool import Pool
+from subroute.prompts import check_question
+from subroute.retrieve import BM25Retriever
+
+TRACE_VERSION = 1
+
+
+@dataclass
+class Trace:
+    id: str
+    question: str
+    answer: str
+    router: str
+    steps: list[StepRecord] = field(default_factory=list)
+    overhead: list[CallRecord] = field(default_factory=list)  # decomposition, integration
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    wall_s: float = 0.0
+    version: int = TRACE_VERSION
+
+    @property
+    def calls(self) -> list[CallRecord]:
+        return [*self.overhead[:1], *(c for s in self.steps for c in s.calls), *self.overhead[1:]]
+
+    @property
+    def cost(self) -> float:
+        return sum(c.cost for c in self.calls)
+
+    @property
+    def tokens(self) -> int:
+        return sum(c.input_tokens + c.output_tokens for c in self.calls)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["steps"] = [s.to_dict() for s in self.steps]
+        d.update(cost=self.cost, tokens=self.tokens)
+        return d
+
+
+def write_traces(path: str | Path, traces: list[Trace]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for t in traces:
+            f.write(json.dumps(t.to_dict()) + "\n")
+
+
+class Reasoner:
+    def __init__(self, pool: Pool, decomposer: Decomposer, allocator: Allocator, *, name: str = "router",
+                 step_budget: int = 300, integrate: str = "last", max_tokens: int = 48) -> None:
+        self.pool = pool
+        self.decomposer = decomposer
+        self.executor = Executor(pool, allocator, step_budget=step_budget, max_tokens=max_tokens)
+        self.name = name
+        if integrate != "last" and not integrate.startswith("model:"):
+            raise SubrouteError(f"integrate must be 'last' or 'model:NAME', not '{integrate}'")
+        self.integrate = integrate
+        if integrate.startswith("model:"):
+            pool[integrate[6:]]  # unknown model -> clear error now, not mid-question
+
+    @classmethod
+    def default(cls, pool: Pool, *, thresholds: tuple[float, ...] = (0.8, 0.5)) -> "Reasoner":
+        """The prompted router: the pool's default model decomposes, the confidence rule allocates."""
+        return cls(pool, PromptedDecomposer(pool), ConfidenceAllocator(thresholds), name="router")
+
+    def answer(self, question: str, context: str | None = None, example: Example | None = None) -> Trace:
+        question = check_question(question)
+        t = Trace(uuid.uuid4().hex[:16], question, "", self.name)
+        t0 = time.perf_counter()
+        try:
+            d = self.decomposer.decompose(question, example)
+            t.overhead += [CallRecord.of("decompose", c, self.pool) for c in d.calls]
+            if d.fallback:
+                t.notes.append(d.fallback)
+            retriever = BM25Retriever(context) if context and context.strip() else None
+            answers: list[str] = []
+            for step in d.steps:
+                rec = self.executor.run_step(step, answers, retriever)
+                t.steps.append(rec)
+                if rec.note:
+                    t.notes.append(f"step {rec.index}: {rec.note}")
+                answers.append(rec.answer)
+            t.answer = answers[-1] if answers else ""
+            if self.integrate.startswith("model:") and len(answers) > 1:
+                t.answer = self._integrate(question, d.steps, answers, t)
+        except SubrouteError as e:
+            t.error = str(e)
+        t.wall_s = time.perf_counter() - t0
+        return t
+
+    def _integrate(self, question: str, steps, answers: list[str], t: Trace) -> str:
+        from subroute.execute import substitute
+        from subroute.prompts import answer_messages
+
+        facts = "\n".join(f"{s.index}. {substitute(s.text, answers)} -> {a}" for s, a in zip(steps, answers))
+        m = self.pool[self.integrate[6:]]
+        c = m.generate(answer_messages(question, f"Answers to sub-questions:\n{facts}"), max_tokens=48)
+        t.overhead.append(CallRecord.of("integrate", c, self.pool))
+        return c.text.strip() or answers[-1]

@@ -1,0 +1,88 @@
+"""Per-subtask passage selection.
+
+Why: three small-model steps that each re-read the whole context cost as much as one large
+model reading it once (input tokens dominate short answers), so routing only saves money
+when each step sees just the passages it needs. The context is split into passages
+(paragraphs, long ones cut at sentence boundaries), indexed once per question with BM25
+(``bm25s``), and each subtask takes its best-scoring passages within a token budget, kept
+in their original order so documents read naturally. The step's query has earlier answers
+substituted in, so a hop about "#1" searches for the entity #1 turned out to be.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
+
+
+def approx_tokens(text: str) -> int:
+    """A tokenizer-free token count (words and punctuation marks); within ~20% of BPE
+    counts on English prose, and the same for every model, so budgets are comparable."""
+    return len(_TOKEN.findall(text))
+
+
+def split_passages(context: str, max_tokens: int = 120) -> list[str]:
+    passages: list[str] = []
+    for para in re.split(r"\n\s*\n", context):
+        para = " ".join(para.split())
+        if not para:
+            continue
+        if approx_tokens(para) <= max_tokens:
+            passages.append(para)
+            continue
+        cur: list[str] = []
+        n = 0
+        for sent in _SENT.split(para):
+            k = approx_tokens(sent)
+            if cur and n + k > max_tokens:
+                passages.append(" ".join(cur))
+                cur, n = [], 0
+            cur.append(sent)
+            n += k
+        if cur:
+            passages.append(" ".join(cur))
+    return passages
+
+
+class Retriever(Protocol):
+    def select(self, query: str, budget_tokens: int) -> list[str]: ...
+
+
+class BM25Retriever:
+    """BM25 over one question's context passages."""
+
+    def __init__(self, context: str, *, passage_tokens: int = 120) -> None:
+        import bm25s
+
+        self._bm25s = bm25s
+        self.passages = split_passages(context, passage_tokens)
+        self._sizes = [approx_tokens(p) for p in self.passages]
+        self._index = None
+        if self.passages:
+            tok = bm25s.tokenize(self.passages, stopwords="en", show_progress=False)
+            self._index = bm25s.BM25()
+            self._index.index(tok, show_progress=False)
+
+    def scores(self, query: str) -> list[float]:
+        if self._index is None:
+            return []
+        q = self._bm25s.tokenize([query], stopwords="en", show_progress=False, return_ids=False)[0]
+        return [float(s) for s in self._index.get_scores(q)] if q else [0.0] * len(self.passages)
+
+    def select(self, query: str, budget_tokens: int) -> list[str]:
+        """Best-scoring passages that fit `budget_tokens` (at least the best one), in context order."""
+        sc = self.scores(query)
+        order = sorted(range(len(sc)), key=lambda i: (-sc[i], i))
+        chosen: list[int] = []
+        used = 0
+        for i in order:
+            if sc[i] <= 0 and chosen:
+                break
+            if chosen and used + self._sizes[i] > budget_tokens:
+                continue
+            chosen.append(i)
+            used += self._sizes[i]
+        return [self.passages[i] for i in sorted(chosen)]
