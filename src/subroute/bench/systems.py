@@ -1,0 +1,197 @@
+"""The systems a benchmark compares, all through the same pool and accounting.
+
+- `direct:<model>`: the model answers from the whole context in one call.
+- `cot:<model>`: the same with chain of thought, the answer read from an ``Answer:`` line.
+- `random`: the routed pipeline with a random model per step.
+- `whole@t`: whole-question routing in RouteLLM's style: one model per question, picked by
+  the confidence of the cheapest model's answer on the whole question (the probe is charged).
+- `cascade@t`: FrugalGPT-style cascade over the whole question.
+- `router@t`: the routed pipeline (prompted decomposer + confidence rule); `router` is its
+  default setting; `router-gold` runs the gold decomposition, to measure allocation alone.
+- `oracle`: per gold step (earlier gold answers filled in), the cheapest model that answers
+  it correctly; the floor of cost on this pool. It is charged only the winning calls: it
+  knows the answers, so it searches for free, and that is what makes it a floor.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from subroute.allocate import Allocator, CascadeAllocator, ConfidenceAllocator, RandomAllocator
+from subroute.bench.records import Call, Example, Result
+from subroute.decompose import GoldDecomposer, PromptedDecomposer, SingleStepDecomposer
+from subroute.errors import SubrouteError
+from subroute.execute import CallRecord, substitute
+from subroute.models.base import Completion
+from subroute.pool import Pool
+from subroute.prompts import answer_messages
+from subroute.reasoner import Reasoner, Trace
+from subroute.retrieve import BM25Retriever
+from subroute.scoring import score_example
+
+COT_SYSTEM = (
+    "Answer the question using the context. Think step by step in a few short sentences, "
+    "then give the final answer on its own last line as 'Answer: <answer>', the answer only."
+)
+
+
+class System(Protocol):
+    name: str
+    family: str
+    param: float | None
+
+    def run(self, ex: Example) -> tuple[Result, Trace | None]: ...
+
+
+def _call(role: str, c: Completion, pool: Pool) -> Call:
+    return Call(c.model, pool[c.model].tier, role, c.usage.input_tokens, c.usage.output_tokens,  # type: ignore[arg-type]
+                c.cost, c.latency_s, c.cached)
+
+
+def _from_records(calls: list[CallRecord]) -> list[Call]:
+    return [Call(c.model, c.tier, c.role, c.input_tokens, c.output_tokens, c.cost, c.latency_s, c.cached)  # type: ignore[arg-type]
+            for c in calls]
+
+
+def _result(system: "System", ex: Example, prediction: str, calls: list[Call], *, error: str | None = None,
+            hops: list[bool] | None = None, trace_id: str | None = None) -> Result:
+    s = score_example(prediction, ex)
+    return Result(system.name, system.family, ex.id, prediction, bool(s.correct) and error is None, s.f1,
+                  calls, system.param, hops, error, trace_id)
+
+
+def parse_cot(text: str) -> str:
+    """The text after the last 'Answer:'; else the last non-empty line."""
+    hits = re.findall(r"answer\s*[:：]\s*(.+)", text, flags=re.I)
+    if hits:
+        return hits[-1].strip().strip("*").strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+@dataclass
+class DirectSystem:
+    pool: Pool
+    model: str
+    cot: bool = False
+    param: float | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{'cot' if self.cot else 'direct'}:{self.model}"
+
+    @property
+    def family(self) -> str:
+        return "cot" if self.cot else "direct"
+
+    def run(self, ex: Example) -> tuple[Result, None]:
+        m = self.pool[self.model]
+        msgs = answer_messages(ex.question, ex.context)
+        try:
+            if self.cot:
+                msgs[0] = {"role": "system", "content": COT_SYSTEM}
+                c = m.generate(msgs, max_tokens=320, logprobs=False)
+                pred = parse_cot(c.text)
+            else:
+                c = m.generate(msgs, max_tokens=48)
+                pred = c.text
+        except SubrouteError as e:
+            return _result(self, ex, "", [], error=str(e)), None
+        err = None if pred else f"model '{self.model}' returned nothing"
+        return _result(self, ex, pred, [_call("answer", c, self.pool)], error=err), None
+
+
+@dataclass
+class ReasonerSystem:
+    reasoner: Reasoner
+    name: str
+    family: str
+    param: float | None = None
+
+    def run(self, ex: Example) -> tuple[Result, Trace]:
+        t = self.reasoner.answer(ex.question, ex.context, ex)
+        hops = None
+        if ex.decomposition and len(t.steps) == len(ex.decomposition):
+            # per-hop match is defined when the steps line up with the gold hops one to one
+            hops = [score_example(s.answer, _hop_example(g)).correct for s, g in zip(t.steps, ex.decomposition)]
+        err = t.error or (None if t.answer else "no answer")
+        return _result(self, ex, t.answer, _from_records(t.calls), error=err, hops=hops, trace_id=t.id), t
+
+
+def _hop_example(g) -> Example:
+    return Example("hop", g.question, g.answer, list(g.aliases))
+
+
+@dataclass
+class OracleSystem:
+    pool: Pool
+    step_budget: int = 300
+    name: str = "oracle"
+    family: str = "oracle"
+    param: float | None = None
+
+    def run(self, ex: Example) -> tuple[Result, None]:
+        if not ex.decomposition:
+            raise SubrouteError("the oracle needs gold decompositions")
+        retriever = BM25Retriever(ex.context) if ex.context else None
+        gold = [g.answer for g in ex.decomposition]
+        calls: list[Call] = []
+        hops: list[bool] = []
+        ladder = sorted(self.pool.models, key=lambda m: (m.price_in + m.price_out, m.tier_rank))
+        for i, g in enumerate(ex.decomposition):
+            query = substitute(g.question, gold)
+            synthesis = g.type == "synthesis" or len(g.depends_on) >= 2
+            ctx = "\n\n".join(retriever.select(query, self.step_budget)) if retriever and not synthesis else None
+            msgs = answer_messages(query, ctx)
+            winner: Completion | None = None
+            last: Completion | None = None
+            for m in ladder:
+                try:
+                    c = m.generate(msgs, max_tokens=48)
+                except SubrouteError:
+                    continue
+                last = c
+                if score_example(c.text, _hop_example(g)).correct:
+                    winner = c
+                    break
+            hops.append(winner is not None)
+            chosen = winner or last
+            if chosen is not None:
+                calls.append(_call("step", chosen, self.pool))
+        ok = all(hops)
+        pred = ex.answer if ok else ""
+        return Result(self.name, self.family, ex.id, pred, ok, 1.0 if ok else 0.0, calls, None, hops,
+                      None if calls else "no model answered"), None
+
+
+def router(pool: Pool, threshold: float, *, decomposer=None, name: str | None = None, family: str = "router") -> ReasonerSystem:
+    alloc: Allocator = ConfidenceAllocator((threshold, threshold / 2))
+    r = Reasoner(pool, decomposer or PromptedDecomposer(pool), alloc, name=name or f"router@{threshold:g}")
+    return ReasonerSystem(r, r.name, family, threshold)
+
+
+def standard_systems(pool: Pool, examples: list[Example], *, thresholds: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8),
+                     default_threshold: float = 0.4, cot: bool = True, seed: int = 0) -> list[System]:
+    """Every single model direct, CoT on the largest, random, whole-question routing,
+    cascade and router sweeps, the router at its default, and gold-based systems when the
+    data has decompositions."""
+    systems: list[System] = [DirectSystem(pool, m.name) for m in pool]
+    if cot:
+        systems.append(DirectSystem(pool, pool.models[-1].name, cot=True))
+    single = SingleStepDecomposer()
+    prompted = PromptedDecomposer(pool)
+    systems.append(ReasonerSystem(Reasoner(pool, prompted, RandomAllocator(seed), name="random"), "random", "random"))
+    for t in thresholds:
+        systems.append(ReasonerSystem(Reasoner(pool, single, ConfidenceAllocator((t, t / 2)), name=f"whole@{t:g}",
+                                               step_budget=100_000), f"whole@{t:g}", "whole", t))
+        systems.append(ReasonerSystem(Reasoner(pool, single, CascadeAllocator(t), name=f"cascade@{t:g}",
+                                               step_budget=100_000), f"cascade@{t:g}", "cascade", t))
+        systems.append(router(pool, t, decomposer=prompted))
+    systems.append(router(pool, default_threshold, decomposer=prompted, name="router", family="router-default"))
+    if any(e.decomposition for e in examples):
+        systems.append(router(pool, default_threshold, decomposer=GoldDecomposer(), name="router-gold",
+                              family="router-gold"))
+        systems.append(OracleSystem(pool))
+    return systems

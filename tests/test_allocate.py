@@ -1,0 +1,50 @@
+import pytest
+
+from subroute.allocate import CascadeAllocator, ConfidenceAllocator, RandomAllocator
+from subroute.decompose import Subtask
+from tests.fakes import ScriptedModel, make_pool
+
+
+def _pool(small_prob: float, medium_prob: float = 0.9):
+    s = ScriptedModel("s", {}, default=("A", small_prob))
+    m = ScriptedModel("m", {}, default=("B", medium_prob))
+    l_ = ScriptedModel("l", {}, default=("C", 0.99))
+    return make_pool({"s": ("small", 0.1, s), "m": ("medium", 1.0, m), "l": ("large", 10.0, l_)}), (s, m, l_)
+
+
+def solve_with(pool):
+    return lambda model: model.generate("q")
+
+
+@pytest.mark.parametrize("prob, expect_model, n_calls", [(0.95, "s", 1), (0.6, "m", 2), (0.3, "l", 2)])
+def test_confidence_rule_maps_probe_confidence_to_tiers(prob, expect_model, n_calls):
+    pool, _ = _pool(prob)
+    a = ConfidenceAllocator((0.8, 0.5)).run(Subtask(1, "q"), solve_with(pool), pool)
+    assert a.model.name == expect_model and len(a.calls) == n_calls
+    assert a.confidence == pytest.approx(prob)
+    if n_calls == 2:
+        assert a.calls[0][0] == "probe" and a.calls[0][1].model == "s"
+
+
+def test_confidence_rule_without_logprobs_goes_to_top_tier():
+    assert ConfidenceAllocator((0.8, 0.5)).tier_index(None, 3) == 2
+
+
+def test_thresholds_must_descend():
+    with pytest.raises(ValueError):
+        ConfidenceAllocator((0.3, 0.8))
+
+
+def test_cascade_escalates_until_confident():
+    pool, (s, m, l_) = _pool(0.3, 0.6)
+    a = CascadeAllocator(0.7).run(Subtask(1, "q"), solve_with(pool), pool)
+    assert a.model.name == "l" and [r for r, _ in a.calls] == ["probe", "probe", "step"]
+    a = CascadeAllocator(0.5).run(Subtask(1, "q"), solve_with(pool), pool)
+    assert a.model.name == "m" and len(a.calls) == 2
+
+
+def test_random_is_seeded_and_uses_the_pool():
+    pool, _ = _pool(0.5)
+    picks = [RandomAllocator(3).run(Subtask(i, f"q{i}"), solve_with(pool), pool).model.name for i in range(30)]
+    again = [RandomAllocator(3).run(Subtask(i, f"q{i}"), solve_with(pool), pool).model.name for i in range(30)]
+    assert picks == again and set(picks) == {"s", "m", "l"}

@@ -1,0 +1,86 @@
+import pytest
+
+from subroute.allocate import ConfidenceAllocator, FixedAllocator
+from subroute.decompose import GoldDecomposer, PromptedDecomposer, SingleStepDecomposer
+from subroute.bench.records import Example, GoldStep
+from subroute.execute import substitute
+from subroute.reasoner import Reasoner
+from tests.fakes import ScriptedModel, make_pool
+
+CONTEXT = """Voss Glassworks was founded by Mirela Voss in 1958.
+
+Mirela Voss was born in Tarnholm.
+
+Tarnholm lies in the country of Velmark.
+
+Orvane Foods sells bread in Kessel."""
+
+
+def _setup(decomp_text="1. Who founded Voss Glassworks?\n2. Where was #1 born?\n3. In which country is #2?"):
+    small = ScriptedModel("s", {"Who founded": ("Mirela Voss", 0.95), "Where was Mirela Voss born": ("Tarnholm", 0.95),
+                                "In which country is Tarnholm": ("Velmark", 0.2)})
+    large = ScriptedModel("l", {"Break the question": (decomp_text, 1.0)}, default=("Velmark", 0.99))
+    large.rules = {}
+    large.default = ("Velmark", 0.99)
+    dec = ScriptedModel("d", {}, default=(decomp_text, 1.0))
+    pool = make_pool({"s": ("small", 0.1, small), "d": ("medium", 1.0, dec), "l": ("large", 10.0, large)})
+    return pool, small, large, dec
+
+
+def test_substitute_fills_earlier_answers_only():
+    assert substitute("Where was #1 born, near #2 or #12?", ["Mirela Voss", "Kessel"]) == "Where was Mirela Voss born, near Kessel or #12?"
+
+
+def test_chain_routes_easy_steps_small_and_hard_step_large():
+    pool, small, large, dec = _setup()
+    r = Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator((0.8, 0.5)))
+    t = r.answer("In which country was the founder of Voss Glassworks born?", CONTEXT)
+    assert t.error is None and t.answer == "Velmark"
+    assert [s.model for s in t.steps] == ["s", "s", "l"]
+    assert [s.query for s in t.steps][1] == "Where was Mirela Voss born?"
+    # every call is charged: decomposition, three probes (two reused as answers), one large step
+    roles = [c.role for c in t.calls]
+    assert roles == ["decompose", "step", "step", "probe", "step"]
+    assert t.cost == pytest.approx(sum(c.cost for c in t.calls)) and t.cost > 0
+
+
+def test_each_step_sees_only_its_passages():
+    pool, small, large, dec = _setup()
+    Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator((0.8, 0.5))).answer("Q?", CONTEXT)
+    step2 = small.prompts[1][-1]["content"]
+    assert "Mirela Voss was born in Tarnholm." in step2
+    assert "Orvane Foods" not in step2
+
+
+def test_backend_failure_is_recorded_not_raised():
+    pool, small, large, dec = _setup()
+    large.fail = True
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator((0.8, 0.5))).answer("Q?", CONTEXT)
+    assert t.error and "model 'l'" in t.error and "cannot reach" in t.error
+    assert len(t.steps) == 2  # the two steps before the failure are kept
+
+
+def test_empty_answer_escalates_and_is_noted():
+    pool, small, large, dec = _setup()
+    small.rules["Who founded"] = ("", 0.99)
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), FixedAllocator("s")).answer("Q?", CONTEXT)
+    assert t.steps[0].answer == "Velmark" or t.steps[0].model != "s"
+    assert any("empty answer; escalated" in n for n in t.notes)
+
+
+def test_gold_and_single_step_decomposers():
+    pool, *_ = _setup()
+    ex = Example("e1", "Q?", "Velmark", decomposition=[GoldStep("Who founded Voss Glassworks?", "Mirela Voss"),
+                                                        GoldStep("Where was #1 born?", "Tarnholm", depends_on=(1,))])
+    t = Reasoner(pool, GoldDecomposer(), FixedAllocator("s")).answer(ex.question, CONTEXT, ex)
+    assert [s.gold_answer for s in t.steps] == ["Mirela Voss", "Tarnholm"] and t.answer == "Tarnholm"
+    t = Reasoner(pool, SingleStepDecomposer(), FixedAllocator("l")).answer("Where?", CONTEXT)
+    assert len(t.steps) == 1 and t.overhead == []
+
+
+def test_empty_question_is_refused():
+    pool, *_ = _setup()
+    from subroute import SubrouteError
+
+    with pytest.raises(SubrouteError, match="the question is empty"):
+        Reasoner(pool, SingleStepDecomposer(), FixedAllocator("l")).answer("  ")
