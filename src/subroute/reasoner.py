@@ -27,6 +27,9 @@ from subroute.prompts import check_question
 from subroute.retrieve import BM25Retriever
 
 TRACE_VERSION = 1
+# The prompted router's default: steps whose small-model confidence (alpha=0.1 quantile of
+# token probabilities) is at least this stay small; at least half of it go to the medium tier.
+DEFAULT_THRESHOLD = 0.4
 
 
 @dataclass
@@ -81,9 +84,9 @@ class Reasoner:
             pool[integrate[6:]]  # unknown model -> clear error now, not mid-question
 
     @classmethod
-    def default(cls, pool: Pool, *, thresholds: tuple[float, ...] = (0.8, 0.5)) -> "Reasoner":
+    def default(cls, pool: Pool, *, threshold: float = DEFAULT_THRESHOLD) -> "Reasoner":
         """The prompted router: the pool's default model decomposes, the confidence rule allocates."""
-        return cls(pool, PromptedDecomposer(pool), ConfidenceAllocator(thresholds), name="router")
+        return cls(pool, PromptedDecomposer(pool), ConfidenceAllocator((threshold, threshold / 2)), name="router")
 
     def answer(self, question: str, context: str | None = None, example: Example | None = None) -> Trace:
         question = check_question(question)

@@ -27,7 +27,7 @@ from subroute.execute import CallRecord, substitute
 from subroute.models.base import Completion
 from subroute.pool import Pool
 from subroute.prompts import answer_messages
-from subroute.reasoner import Reasoner, Trace
+from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner, Trace
 from subroute.retrieve import BM25Retriever
 from subroute.scoring import score_example
 
@@ -173,7 +173,7 @@ def router(pool: Pool, threshold: float, *, decomposer=None, name: str | None = 
 
 
 def standard_systems(pool: Pool, examples: list[Example], *, thresholds: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8),
-                     default_threshold: float = 0.4, cot: bool = True, seed: int = 0) -> list[System]:
+                     default_threshold: float = DEFAULT_THRESHOLD, cot: bool = True, seed: int = 0) -> list[System]:
     """Every single model direct, CoT on the largest, random, whole-question routing,
     cascade and router sweeps, the router at its default, and gold-based systems when the
     data has decompositions."""

@@ -1,4 +1,4 @@
-"""`subroute ask`: answer a question over a context with a model of the pool."""
+"""`subroute ask`: answer a question over a context, routed across the pool by default."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 from subroute.cli.common import load_pool, pool_option
 from subroute.errors import SubrouteError
 from subroute.prompts import answer_messages, check_question
+from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner, Trace
 
 
 def read_context(path: str | None) -> str | None:
@@ -28,31 +29,65 @@ def read_context(path: str | None) -> str | None:
         raise SubrouteError(f"cannot read context file {path}: {e.strerror}") from None
 
 
+def format_trace(t: Trace) -> str:
+    """The steps as a tree, then what it all cost."""
+    lines = [t.answer or "(no answer)", ""]
+    for c in t.overhead[:1]:
+        lines.append(f"decompose  {c.model} · ${c.cost:.7f} · {c.latency_s:.2f}s")
+    for k, s in enumerate(t.steps):
+        branch = "└─" if k == len(t.steps) - 1 else "├─"
+        conf = f" · conf {s.confidence:.2f}" if s.confidence is not None else ""
+        lines.append(f"{branch} {s.index}. {s.query}  →  {s.answer}")
+        pad = "   " if k == len(t.steps) - 1 else "│  "
+        lines.append(f"{pad}   {s.model} ({s.tier}){conf} · {len(s.calls)} call(s) · ${s.cost:.7f} · "
+                     f"{s.passages} passage(s)")
+    for n in t.notes:
+        lines.append(f"note: {n}")
+    lines.append(f"total: {len(t.calls)} calls · {t.tokens} tokens · ${t.cost:.7f} · {t.wall_s:.2f}s")
+    return "\n".join(lines)
+
+
 @click.command()
 @click.argument("question")
 @click.option("--context", "context_path", default=None, help="Text file with the documents to answer from ('-' for stdin).")
-@click.option("--model", "model_name", default=None, help="Answer with this pool model (default: the pool's default_model).")
-@click.option("--max-tokens", default=64, show_default=True, type=click.IntRange(1, 8192), help="Most tokens to generate.")
+@click.option("--model", "model_name", default=None, help="Answer with this one pool model instead of routing.")
+@click.option("--threshold", default=DEFAULT_THRESHOLD, show_default=True, type=click.FloatRange(0, 1),
+              help="Router: small-model confidence at which a step stays on the small tier.")
+@click.option("--max-tokens", default=64, show_default=True, type=click.IntRange(1, 8192), help="Most tokens per answer.")
+@click.option("--trace", "trace_path", default=None, type=click.Path(dir_okay=False), help="Append the trace (JSONL) to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full record as JSON.")
 @pool_option
-def ask(question: str, context_path: str | None, model_name: str | None, max_tokens: int,
-        as_json: bool, pool_path: str | None) -> None:
-    """Answer QUESTION from the --context documents."""
+def ask(question: str, context_path: str | None, model_name: str | None, threshold: float, max_tokens: int,
+        trace_path: str | None, as_json: bool, pool_path: str | None) -> None:
+    """Answer QUESTION from the --context documents: split into steps, each routed to the
+    cheapest model the router trusts (or one model with --model)."""
     question = check_question(question)
     context = read_context(context_path)
     pool = load_pool(pool_path)
-    model = pool[model_name] if model_name else pool.default_model
-    c = model.generate(answer_messages(question, context), max_tokens=max_tokens)
-    if not c.text:
-        raise SubrouteError(f"model '{model.name}' returned an empty answer; try a larger model with --model")
-    if as_json:
-        click.echo(json.dumps({"question": question, "answer": c.text, "pool": pool.source,
-                               "completion": c.to_dict()}, indent=2))
+    if model_name:
+        model = pool[model_name]
+        c = model.generate(answer_messages(question, context), max_tokens=max_tokens)
+        if not c.text:
+            raise SubrouteError(f"model '{model.name}' returned an empty answer; try a larger model with --model")
+        if as_json:
+            click.echo(json.dumps({"question": question, "answer": c.text, "pool": pool.source,
+                                   "completion": c.to_dict()}, indent=2))
+            return
+        click.echo(c.text)
+        conf = c.confidence()
+        click.echo(f"\n{c.model} · {c.usage.input_tokens} in / {c.usage.output_tokens} out tokens · "
+                   f"${c.cost:.7f} · {c.latency_s:.2f}s" + (f" · confidence {conf:.2f}" if conf is not None else ""),
+                   err=True)
         return
-    click.echo(c.text)
-    conf = c.confidence()
-    click.echo(
-        f"\n{c.model} · {c.usage.input_tokens} in / {c.usage.output_tokens} out tokens · "
-        f"${c.cost:.7f} · {c.latency_s:.2f}s" + (f" · confidence {conf:.2f}" if conf is not None else ""),
-        err=True,
-    )
+    r = Reasoner.default(pool, threshold=threshold)
+    r.executor.max_tokens = max_tokens
+    t = r.answer(question, context)
+    if trace_path:
+        with open(trace_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(t.to_dict()) + "\n")
+    if t.error:
+        raise SubrouteError(t.error)
+    if as_json:
+        click.echo(json.dumps(t.to_dict(), indent=2))
+    else:
+        click.echo(format_trace(t))
