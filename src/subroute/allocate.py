@@ -13,7 +13,10 @@ then the chosen model; or a cascade up the tiers); every call is returned and ch
   probe's answer instead of asking again, so an easy step costs one small call.
 - `CascadeAllocator`: FrugalGPT/AutoMix style: answer with the cheapest model, accept when
   its confidence clears the threshold, otherwise escalate to the next model.
-A learned allocator (the training issue) implements the same protocol.
+- `LearnedAllocator`: a policy trained on grouped-search labels (SFT, then GRPO; see
+  `subroute.train.allocator`). It probes with the cheapest model for the confidence
+  feature, scores every pool model for the step, and keeps the probe's answer when it picks
+  the cheapest model.
 """
 
 from __future__ import annotations
@@ -125,3 +128,40 @@ class CascadeAllocator:
                 calls[-1] = ("step", c)
                 return Allocation(c, m, calls, conf)
         raise AssertionError("unreachable: the ladder is never empty")
+
+
+class LearnedAllocator:
+    """Allocation by a trained policy (an artifact folder from `subroute train allocator`)."""
+
+    def __init__(self, path: str, pool: Pool, *, alpha: float = 0.1) -> None:
+        from subroute.train.allocator import load_allocator
+
+        self.net, self.manifest = load_allocator(path, pool)
+        self.path = path
+        self.alpha = alpha
+        self.name = f"learned:{path}"
+
+    def scores(self, pool: Pool, infos: list) -> "list[list[float]]":
+        import torch
+
+        from subroute.train.allocator import _model_feats
+        from subroute.train.features import step_features
+
+        with torch.no_grad():
+            return self.net(torch.tensor(step_features(infos)), torch.tensor(_model_feats(pool))).tolist()
+
+    def run(self, subtask: Subtask, solve: Solve, pool: Pool) -> Allocation:
+        from subroute.execute import is_synthesis
+        from subroute.train.features import StepInfo
+
+        models = pool.models
+        probe = solve(models[0])
+        conf = probe.confidence(self.alpha)
+        info = StepInfo(subtask.text, conf, subtask.index - 1, subtask.n_steps,
+                        is_synthesis(subtask.type, subtask.depends_on))
+        row = self.scores(pool, [info])[0]
+        pick = models[max(range(len(models)), key=lambda k: row[k])]
+        if pick is models[0] and probe.text:
+            return Allocation(probe, pick, [("step", probe)], conf)
+        c = solve(pick)
+        return Allocation(c, pick, [("probe", probe), ("step", c)], conf)

@@ -32,6 +32,7 @@ class Subtask:
     type: str | None = None  # recall | synthesis, when known
     gold_answer: str | None = None
     gold_aliases: tuple[str, ...] = ()
+    n_steps: int = 1  # length of the decomposition it belongs to (a feature for learned allocators)
 
 
 @dataclass
@@ -39,6 +40,10 @@ class Decomposition:
     steps: list[Subtask]
     calls: list[Completion] = field(default_factory=list)
     fallback: str | None = None  # why the question runs as one step, when it does
+
+    def __post_init__(self) -> None:
+        for s in self.steps:
+            s.n_steps = len(self.steps)
 
     @property
     def cost(self) -> float:

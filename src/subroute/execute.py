@@ -11,7 +11,7 @@ recorded fallback), so "a model that returns nothing" never silently becomes the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from subroute.allocate import Allocator, cheapest_per_tier
@@ -70,6 +70,16 @@ class StepRecord:
         return d
 
 
+def step_messages(query: str, *, synthesis: bool, retriever: Retriever | None, budget: int) -> tuple[list, list[str]]:
+    """The prompt for one step and the passages it sees. Synthesis steps see none."""
+    passages = retriever.select(query, budget) if retriever and not synthesis else []
+    return answer_messages(query, "\n\n".join(passages) or None), passages
+
+
+def is_synthesis(step_type: str | None, depends_on: tuple[int, ...]) -> bool:
+    return step_type == "synthesis" or len(depends_on) >= 2
+
+
 def substitute(text: str, answers: list[str]) -> str:
     def rep(m: re.Match) -> str:
         k = int(m.group(1))
@@ -87,15 +97,14 @@ class Executor:
 
     def run_step(self, step: Subtask, answers: list[str], retriever: Retriever | None) -> StepRecord:
         query = substitute(step.text, answers)
-        synthesis = step.type == "synthesis" or len(step.depends_on) >= 2
-        passages = retriever.select(query, self.step_budget) if retriever and not synthesis else []
-        ctx = "\n\n".join(passages)
-        messages = answer_messages(query, ctx or None)
+        messages, passages = step_messages(query, synthesis=is_synthesis(step.type, step.depends_on),
+                                           retriever=retriever, budget=self.step_budget)
 
         def solve(m: PoolModel) -> Completion:
             return m.generate(messages, max_tokens=self.max_tokens)
 
-        a = self.allocator.run(step, solve, self.pool)
+        # allocators see the step as it will be asked: earlier answers filled in
+        a = self.allocator.run(replace(step, text=query), solve, self.pool)
         calls = [CallRecord.of(role, c, self.pool) for role, c in a.calls]
         model, completion, note = a.model, a.completion, a.note
         if not completion.text:  # escalate once per tier until someone answers
@@ -107,6 +116,6 @@ class Executor:
                     break
         return StepRecord(
             step.index, step.text, query, step.depends_on, step.type, model.name, model.tier,
-            completion.text.strip(), a.confidence, len(passages), approx_tokens(ctx), calls, note,
+            completion.text.strip(), a.confidence, len(passages), sum(approx_tokens(p) for p in passages), calls, note,
             step.gold_answer,
         )

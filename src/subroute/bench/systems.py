@@ -7,7 +7,9 @@
   the confidence of the cheapest model's answer on the whole question (the probe is charged).
 - `cascade@t`: FrugalGPT-style cascade over the whole question.
 - `router@t`: the routed pipeline (prompted decomposer + confidence rule); `router` is its
-  default setting; `router-gold` runs the gold decomposition, to measure allocation alone.
+  default setting; `router-gold` runs the gold decomposition, to measure allocation alone;
+  `router-cascade@t` allocates each step by cascade instead; `router-fullctx` gives every
+  step the whole context (no retrieval), to measure what per-step passages save.
 - `oracle`: per gold step (earlier gold answers filled in), the cheapest model that answers
   it correctly; the floor of cost on this pool. It is charged only the winning calls: it
   knows the answers, so it searches for free, and that is what makes it a floor.
@@ -23,7 +25,7 @@ from subroute.allocate import Allocator, CascadeAllocator, ConfidenceAllocator, 
 from subroute.bench.records import Call, Example, Result
 from subroute.decompose import GoldDecomposer, PromptedDecomposer, SingleStepDecomposer
 from subroute.errors import SubrouteError
-from subroute.execute import CallRecord, substitute
+from subroute.execute import CallRecord, is_synthesis, step_messages, substitute
 from subroute.models.base import Completion
 from subroute.pool import Pool
 from subroute.prompts import answer_messages
@@ -140,11 +142,9 @@ class OracleSystem:
         calls: list[Call] = []
         hops: list[bool] = []
         ladder = sorted(self.pool.models, key=lambda m: (m.price_in + m.price_out, m.tier_rank))
-        for i, g in enumerate(ex.decomposition):
-            query = substitute(g.question, gold)
-            synthesis = g.type == "synthesis" or len(g.depends_on) >= 2
-            ctx = "\n\n".join(retriever.select(query, self.step_budget)) if retriever and not synthesis else None
-            msgs = answer_messages(query, ctx)
+        for g in ex.decomposition:
+            msgs, _ = step_messages(substitute(g.question, gold), synthesis=is_synthesis(g.type, g.depends_on),
+                                    retriever=retriever, budget=self.step_budget)
             winner: Completion | None = None
             last: Completion | None = None
             for m in ladder:
@@ -189,7 +189,12 @@ def standard_systems(pool: Pool, examples: list[Example], *, thresholds: tuple[f
         systems.append(ReasonerSystem(Reasoner(pool, single, CascadeAllocator(t), name=f"cascade@{t:g}",
                                                step_budget=100_000), f"cascade@{t:g}", "cascade", t))
         systems.append(router(pool, t, decomposer=prompted))
+        rc = Reasoner(pool, prompted, CascadeAllocator(t), name=f"router-cascade@{t:g}")
+        systems.append(ReasonerSystem(rc, rc.name, "router-cascade", t))
     systems.append(router(pool, default_threshold, decomposer=prompted, name="router", family="router-default"))
+    full = Reasoner(pool, prompted, ConfidenceAllocator((default_threshold, default_threshold / 2)),
+                    name="router-fullctx", step_budget=100_000)
+    systems.append(ReasonerSystem(full, full.name, "router-fullctx", default_threshold))
     if any(e.decomposition for e in examples):
         systems.append(router(pool, default_threshold, decomposer=GoldDecomposer(), name="router-gold",
                               family="router-gold"))

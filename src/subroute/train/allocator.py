@@ -1,0 +1,285 @@
+"""The learned allocator: SFT on grouped-search labels, then GRPO on the outcome reward.
+
+Policy: a small network scores each (subtask, model) pair from `features.py`; a softmax
+over the pool's models is the allocation distribution.
+
+SFT: cross-entropy towards the label, the cheapest model that answered the step correctly
+(the largest model where none did).
+
+GRPO (seeds/001): per question, sample G allocations (one model per step), reward each,
+and push up allocations that beat their group's mean (advantage = (r - mean) / std),
+with PPO's clipped ratio over `epochs` passes and an exact KL penalty to the SFT policy
+(the distributions are small categoricals, so the KL needs no estimator). Departures:
+- the reward is computed from per-step gold outcomes (correct if every step of the
+  allocation is correct) instead of re-running the chain; on gold decompositions a wrong
+  step feeds a wrong answer forward, so this is the outcome a rerun would give, at no cost;
+  (step, model) pairs the grouped search never tried are run once, through the call cache;
+- cost-aware reward (our addition): r = correct - lambda * cost / cost_of_largest; with
+  lambda = 0 it is the paper's binary reward.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from subroute.errors import SubrouteError, missing_extra
+from subroute.pool import Pool
+from subroute.train.features import EMBEDDER, MODEL_DIM, STEP_DIM, StepInfo, model_features, step_features
+from subroute.train.labels import StepLabel, Try
+
+ARTIFACT_VERSION = 1
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise missing_extra("torch", "train") from None
+    return torch
+
+
+def pool_signature(pool: Pool) -> list[dict[str, Any]]:
+    import hashlib
+
+    return [{"name": m.name, "tier": m.tier, "price_in": m.price_in, "price_out": m.price_out,
+             "identity": hashlib.sha256(json.dumps(m.identity(), sort_keys=True, default=str).encode()).hexdigest()[:16]}
+            for m in pool.models]
+
+
+def make_net(hidden: int = 64):
+    torch = _torch()
+    nn = torch.nn
+
+    class PolicyNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.step = nn.Linear(STEP_DIM, hidden)
+            self.model = nn.Linear(MODEL_DIM, hidden)
+            self.out = nn.Sequential(nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+
+        def forward(self, s, m):  # s [n, STEP_DIM], m [K, MODEL_DIM] -> logits [n, K]
+            return self.out(self.step(s)[:, None, :] + self.model(m)[None, :, :]).squeeze(-1)
+
+    return PolicyNet()
+
+
+@dataclass
+class Question:
+    """One training question: its steps' features and each (step, model) outcome."""
+
+    example_id: str
+    feats: np.ndarray  # [n, STEP_DIM]
+    labels: list[StepLabel]
+    outcomes: list[dict[str, Try]]  # per step: model -> try
+
+
+@dataclass
+class TrainConfig:
+    hidden: int = field(default=64, metadata={"help": "hidden width of the scorer"})
+    sft_epochs: int = field(default=300, metadata={"help": "full-batch SFT epochs"})
+    sft_lr: float = field(default=3e-3, metadata={"help": "SFT learning rate"})
+    grpo_iters: int = field(default=60, metadata={"help": "GRPO iterations (each a batch of questions)"})
+    grpo_lr: float = field(default=1e-3, metadata={"help": "GRPO learning rate"})
+    group_size: int = field(default=8, metadata={"help": "G: allocations sampled per question"})
+    batch_questions: int = field(default=16, metadata={"help": "questions per GRPO iteration"})
+    epochs: int = field(default=2, metadata={"help": "PPO passes over each sampled batch"})
+    clip: float = field(default=0.2, metadata={"help": "PPO ratio clipping"})
+    beta: float = field(default=0.02, metadata={"help": "KL penalty towards the SFT policy"})
+    cost_lambda: float = field(default=0.0, metadata={"help": "reward = correct - lambda * cost/cost_of_largest"})
+    seed: int = field(default=0, metadata={"help": "seed for init and sampling"})
+
+
+def questions_from_labels(labels: list[StepLabel]) -> list[Question]:
+    by_ex: dict[str, list[StepLabel]] = {}
+    for lab in labels:
+        by_ex.setdefault(lab.example_id, []).append(lab)
+    qs = []
+    infos: list[StepInfo] = []
+    groups = []
+    for ex_id in sorted(by_ex):
+        steps = sorted(by_ex[ex_id], key=lambda l: l.step)
+        if [s.step for s in steps] != list(range(steps[0].n_steps)):
+            continue  # incomplete question (interrupted labelling): not usable for outcome rewards
+        groups.append((ex_id, steps))
+        infos += [StepInfo(s.query, s.probe_confidence, s.step, s.n_steps, s.type == "synthesis") for s in steps]
+    if not groups:
+        raise SubrouteError("no complete labelled questions; build labels first (subroute train labels)")
+    feats = step_features(infos)
+    k = 0
+    for ex_id, steps in groups:
+        n = len(steps)
+        qs.append(Question(ex_id, feats[k:k + n], steps, [{t.model: t for t in s.tries} for s in steps]))
+        k += n
+    return qs
+
+
+class Outcomes:
+    """(step, model) -> Try, running untried pairs through `resolve` when given."""
+
+    def __init__(self, pool: Pool, resolve: Callable[[StepLabel, str], Try] | None = None) -> None:
+        self.pool = pool
+        self.resolve = resolve
+
+    def get(self, q: Question, i: int, model: str) -> Try:
+        t = q.outcomes[i].get(model)
+        if t is None:
+            if self.resolve is not None:
+                t = self.resolve(q.labels[i], model)
+            else:  # unknown and cannot run: assume wrong, priced from the probe's token counts
+                known = next(iter(q.outcomes[i].values()))
+                pm = self.pool[model]
+                t = Try(model, pm.tier, False, pm.cost(known.input_tokens, known.output_tokens), None, "")
+            q.outcomes[i][model] = t
+        return t
+
+
+def _targets(qs: list[Question], names: list[str]) -> np.ndarray:
+    return np.array([names.index(lab.label) if lab.label in names else len(names) - 1 for q in qs for lab in q.labels])
+
+
+def evaluate(net, qs: list[Question], pool: Pool, outcomes: Outcomes) -> dict[str, float]:
+    """Greedy allocation: share of questions with every step right, its cost against the
+    cheapest-correct (oracle) and all-largest allocations."""
+    torch = _torch()
+    names = pool.names
+    m = torch.tensor(_model_feats(pool))
+    ok = cost = oracle = largest = 0.0
+    with torch.no_grad():
+        for q in qs:
+            a = net(torch.tensor(q.feats), m).argmax(-1).tolist()
+            tries = [outcomes.get(q, i, names[j]) for i, j in enumerate(a)]
+            ok += all(t.correct for t in tries)
+            cost += sum(t.cost for t in tries)
+            largest += sum(outcomes.get(q, i, names[-1]).cost for i in range(len(q.labels)))
+            oracle += sum(min((t.cost for t in q.outcomes[i].values() if t.correct),
+                              default=outcomes.get(q, i, names[-1]).cost) for i in range(len(q.labels)))
+    n = max(1, len(qs))
+    return {"accuracy": ok / n, "cost": cost, "cost_vs_largest": cost / largest if largest else math.nan,
+            "cost_vs_oracle": cost / oracle if oracle else math.nan, "questions": len(qs)}
+
+
+def _model_feats(pool: Pool) -> np.ndarray:
+    ms = pool.models
+    return model_features([m.tier_rank for m in ms], [m.price_in + m.price_out for m in ms])
+
+
+def train_sft(qs: list[Question], pool: Pool, cfg: TrainConfig, log: Callable[[dict], None] | None = None):
+    torch = _torch()
+    torch.manual_seed(cfg.seed)
+    net = make_net(cfg.hidden)
+    s = torch.tensor(np.concatenate([q.feats for q in qs]))
+    m = torch.tensor(_model_feats(pool))
+    y = torch.tensor(_targets(qs, pool.names))
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.sft_lr, weight_decay=1e-4)
+    for ep in range(cfg.sft_epochs):
+        loss = torch.nn.functional.cross_entropy(net(s, m), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if log and (ep % 25 == 0 or ep == cfg.sft_epochs - 1):
+            log({"phase": "sft", "step": ep, "loss": float(loss)})
+    return net
+
+
+def train_grpo(net, qs: list[Question], pool: Pool, outcomes: Outcomes, cfg: TrainConfig,
+               log: Callable[[dict], None] | None = None):
+    import copy
+
+    torch = _torch()
+    names = pool.names
+    ref = copy.deepcopy(net).eval()
+    m = torch.tensor(_model_feats(pool))
+    gen = torch.Generator().manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.grpo_lr)
+    for it in range(cfg.grpo_iters):
+        batch = [qs[i] for i in rng.choice(len(qs), size=min(cfg.batch_questions, len(qs)), replace=False)]
+        samples = []
+        rewards_all, correct_all, cost_all = [], [], []
+        for q in batch:
+            s = torch.tensor(q.feats)
+            with torch.no_grad():
+                logp_old = torch.log_softmax(net(s, m), -1)
+                a = torch.multinomial(logp_old.exp(), cfg.group_size, replacement=True, generator=gen).T  # [G, n]
+            big = sum(outcomes.get(q, i, names[-1]).cost for i in range(len(q.labels))) or 1.0
+            r = []
+            for g in range(cfg.group_size):
+                tries = [outcomes.get(q, i, names[j]) for i, j in enumerate(a[g].tolist())]
+                ok = all(t.correct for t in tries)
+                c = sum(t.cost for t in tries)
+                r.append(float(ok) - cfg.cost_lambda * c / big)
+                correct_all.append(ok)
+                cost_all.append(c / big)
+            r_t = torch.tensor(r)
+            rewards_all += r
+            if float(r_t.std()) < 1e-6:
+                continue  # no signal in this group
+            adv = (r_t - r_t.mean()) / (r_t.std() + 1e-4)
+            samples.append((s, a, adv, logp_old))
+        for _ in range(cfg.epochs):
+            if not samples:
+                break
+            loss = 0.0
+            for s, a, adv, logp_old in samples:
+                logp = torch.log_softmax(net(s, m), -1)
+                idx = torch.arange(a.shape[1])
+                ratio = torch.exp(logp[idx, a] - logp_old[idx, a])  # [G, n]
+                obj = torch.minimum(ratio * adv[:, None], ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * adv[:, None]).mean()
+                with torch.no_grad():
+                    logp_ref = torch.log_softmax(ref(s, m), -1)
+                kl = (logp.exp() * (logp - logp_ref)).sum(-1).mean()
+                loss = loss + (-obj + cfg.beta * kl) / len(samples)
+            opt.zero_grad()
+            loss.backward()  # type: ignore[union-attr]
+            opt.step()
+        if log:
+            log({"phase": "grpo", "step": it, "reward": float(np.mean(rewards_all)),
+                 "accuracy": float(np.mean(correct_all)), "cost": float(np.mean(cost_all))})
+    return net
+
+
+def save_allocator(path: str | Path, net, pool: Pool, cfg: TrainConfig, *, metrics: dict, data: dict) -> Path:
+    torch = _torch()
+    from safetensors.torch import save_file
+
+    p = Path(path)
+    p.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(p / "policy.safetensors"))
+    manifest = {"kind": "allocator", "version": ARTIFACT_VERSION, "embedder": EMBEDDER, "pool": pool_signature(pool),
+                "pool_source": pool.source, "config": asdict(cfg), "metrics": metrics, "data": data,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "torch": torch.__version__}
+    (p / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return p
+
+
+def load_allocator(path: str | Path, pool: Pool):
+    """The trained policy for `pool`; refuses one trained for another pool."""
+    torch = _torch()
+    from safetensors.torch import load_file
+
+    p = Path(path)
+    try:
+        manifest = json.loads((p / "manifest.json").read_text())
+    except (OSError, ValueError):
+        raise SubrouteError(f"{p} is not an allocator artifact (no readable manifest.json); train one with: subroute train allocator") from None
+    if manifest.get("kind") != "allocator" or manifest.get("version") != ARTIFACT_VERSION:
+        raise SubrouteError(f"{p}: not a version-{ARTIFACT_VERSION} allocator artifact; retrain it with: subroute train allocator")
+    want = [(m["name"], m["identity"]) for m in manifest["pool"]]
+    have = [(m["name"], m["identity"]) for m in pool_signature(pool)]
+    if want != have:
+        raise SubrouteError(
+            f"the router at {p} was trained for the pool {manifest.get('pool_source')} "
+            f"({', '.join(n for n, _ in want)}), not for {pool.source} ({', '.join(n for n, _ in have)}); "
+            "retrain it for this pool with: subroute train allocator --pool FILE"
+        )
+    net = make_net(manifest["config"]["hidden"])
+    net.load_state_dict(load_file(str(p / "policy.safetensors")))
+    net.eval()
+    return net, manifest

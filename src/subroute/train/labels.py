@@ -1,0 +1,224 @@
+"""Allocation labels by grouped search (R2-Reasoner, seeds/001 section on the allocator).
+
+For each gold subtask of a training question (earlier gold answers filled in, passages
+retrieved as the pipeline would), we look for the cheapest pool model that answers it
+correctly without trying every model:
+
+1. the cheapest model answers first; the alpha-quantile of its token probabilities is the
+   difficulty estimate, mapped by thresholds to a model group (a tier);
+2. the models of that group are tried, cheapest first;
+3. if one is right, cheaper groups are tried in turn while they still succeed; if none is,
+   dearer groups are tried until one succeeds; never more than `max_tries` calls.
+
+On fictional data each hop has a gold answer, so "correct" needs no judge: it is the same
+scorer the benchmark reports and the RL reward pays. Every try is recorded (model,
+correct, cost, confidence, answer), not only the winner, so training can price mistakes.
+
+Batch work: progress bar; results are appended line by line to a JSONL file, and a rerun
+skips the (example, step) pairs already there, so an interrupted run resumes. With a Ray
+address, examples are fanned out to the cluster (each worker loads the pool itself).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from subroute.bench.records import Example, GoldStep
+from subroute.errors import SubrouteError
+from subroute.execute import is_synthesis, step_messages, substitute
+from subroute.models.base import Completion, Message
+from subroute.pool import Pool, PoolModel
+from subroute.retrieve import BM25Retriever
+
+LABELS_VERSION = 1
+
+
+@dataclass
+class Try:
+    model: str
+    tier: str
+    correct: bool
+    cost: float
+    confidence: float | None
+    answer: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass
+class GoldStepJob:
+    """One gold step, ready to be answered by any model."""
+
+    example: Example
+    index: int  # 0-based
+    step: GoldStep
+    query: str
+    messages: list[Message]
+    passages: int
+
+
+def gold_step_jobs(ex: Example, *, step_budget: int = 300) -> list[GoldStepJob]:
+    if not ex.decomposition:
+        raise SubrouteError(f"example {ex.id} has no gold decomposition")
+    retriever = BM25Retriever(ex.context) if ex.context else None
+    gold = [g.answer for g in ex.decomposition]
+    jobs = []
+    for i, g in enumerate(ex.decomposition):
+        q = substitute(g.question, gold)
+        msgs, passages = step_messages(q, synthesis=is_synthesis(g.type, tuple(g.depends_on)), retriever=retriever,
+                                       budget=step_budget)
+        jobs.append(GoldStepJob(ex, i, g, q, msgs, len(passages)))
+    return jobs
+
+
+def attempt(job: GoldStepJob, model: PoolModel, max_tokens: int = 48) -> tuple[Try, Completion]:
+    from subroute.scoring import score_answer
+
+    c = model.generate(job.messages, max_tokens=max_tokens)
+    ok = bool(score_answer(c.text, job.step.answer, list(job.step.aliases)).correct)
+    return Try(model.name, model.tier, ok, c.cost, c.confidence(), c.text, c.usage.input_tokens, c.usage.output_tokens), c
+
+
+@dataclass
+class StepLabel:
+    example_id: str
+    step: int  # 0-based
+    n_steps: int
+    query: str
+    type: str
+    gold_answer: str
+    probe_confidence: float | None
+    tries: list[Try] = field(default_factory=list)
+    label: str | None = None  # cheapest correct model among those tried
+    world_seed: int | None = None
+    version: int = LABELS_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "StepLabel":
+        d = dict(d)
+        d["tries"] = [Try(**t) for t in d["tries"]]
+        return cls(**d)
+
+
+def groups_of(pool: Pool) -> list[list[PoolModel]]:
+    """Models grouped by tier, cheapest tier first, cheapest model first within a tier."""
+    return [[m for m in pool.models if m.tier == t] for t in pool.tiers]
+
+
+def grouped_search(pool: Pool, job: GoldStepJob, *, thresholds: tuple[float, ...] = (0.8, 0.5),
+                   alpha: float = 0.1, max_tries: int = 20) -> StepLabel:
+    from subroute.allocate import ConfidenceAllocator
+
+    groups = groups_of(pool)
+    tried: dict[str, Try] = {}
+
+    def run(m: PoolModel) -> Try:
+        if m.name not in tried:
+            tried[m.name] = attempt(job, m)[0]
+        return tried[m.name]
+
+    probe = run(groups[0][0])
+    rule = ConfidenceAllocator(thresholds, alpha)
+    g = rule.tier_index(probe.confidence, len(groups))
+
+    def try_group(k: int) -> PoolModel | None:
+        for m in groups[k]:
+            if m.name not in tried and len(tried) >= max_tries:
+                return None
+            if run(m).correct:
+                return m
+        return None
+
+    if try_group(g) is not None:
+        for k in range(g - 1, -1, -1):  # cheaper groups, while they still succeed
+            if try_group(k) is None:
+                break
+    else:
+        for k in range(g + 1, len(groups)):  # dearer groups, until one succeeds
+            if try_group(k) is not None:
+                break
+    correct = [t for t in tried.values() if t.correct]
+    label = min(correct, key=lambda t: pool[t.model].price_in + pool[t.model].price_out).model if correct else None
+    ex = job.example
+    return StepLabel(ex.id, job.index, len(ex.decomposition or []), job.query,
+                     job.step.type or ("synthesis" if is_synthesis(None, tuple(job.step.depends_on)) else "recall"),
+                     job.step.answer, probe.confidence, list(tried.values()), label, ex.meta.get("seed"))
+
+
+def label_example(pool: Pool, ex: Example, *, skip: set[tuple[str, int]] = frozenset(), **kw) -> list[StepLabel]:  # type: ignore[assignment]
+    return [grouped_search(pool, j, **kw) for j in gold_step_jobs(ex) if (ex.id, j.index) not in skip]
+
+
+def read_labels(path: str | Path) -> list[StepLabel]:
+    p = Path(path)
+    if not p.is_file():
+        return []
+    out = []
+    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(StepLabel.from_dict(json.loads(line)))
+        except (ValueError, TypeError, KeyError):
+            # a line cut by an interruption: everything before it is kept, it is redone
+            if n != len(p.read_text(encoding="utf-8").splitlines()):
+                raise SubrouteError(f"labels file {p}: line {n} is not a label record; delete the file to rebuild") from None
+    return out
+
+
+def _remote_label(pool_path: str | None, ex: Example, skip: set, kw: dict) -> list[str]:
+    from subroute.cache import CallCache
+
+    pool = Pool.load(pool_path).use_cache(CallCache())
+    return [lab.to_json() for lab in label_example(pool, ex, skip=skip, **kw)]
+
+
+def build_labels(pool: Pool, examples: list[Example], out: str | Path, *, pool_path: str | None = None,
+                 ray_address: str | None = None, progress: bool = True, **kw) -> list[StepLabel]:
+    """Label every gold step of `examples` into `out` (JSONL), resuming what is there."""
+    from tqdm import tqdm
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    have = read_labels(out)
+    done = {(lab.example_id, lab.step) for lab in have}
+    if have:  # rewrite without a possibly cut last line
+        out.write_text("".join(lab.to_json() + "\n" for lab in have), encoding="utf-8")
+    todo = [ex for ex in examples if ex.decomposition and any((ex.id, i) not in done for i in range(len(ex.decomposition)))]
+    with open(out, "a", encoding="utf-8") as f, tqdm(total=len(todo), desc="labels", unit="q", file=sys.stderr,
+                                                    disable=not progress) as bar:
+        for lines in _label_stream(pool, todo, done, pool_path, ray_address, kw):
+            for line in lines:
+                f.write(line + "\n")
+                have.append(StepLabel.from_dict(json.loads(line)))
+            f.flush()
+            bar.update(1)
+    return have
+
+
+def _label_stream(pool: Pool, todo: list[Example], done: set, pool_path: str | None, ray_address: str | None,
+                  kw: dict) -> Iterator[list[str]]:
+    if not ray_address:
+        for ex in todo:
+            yield [lab.to_json() for lab in label_example(pool, ex, skip=done, **kw)]
+        return
+    try:
+        import ray
+    except ImportError:
+        from subroute.errors import missing_extra
+
+        raise missing_extra("ray", "ray") from None
+    ray.init(address=None if ray_address == "local" else ray_address, ignore_reinit_error=True,
+             log_to_driver=False)
+    task = ray.remote(_remote_label)
+    pending = [task.remote(pool_path, ex, {d for d in done if d[0] == ex.id}, kw) for ex in todo]
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        yield ray.get(ready[0])

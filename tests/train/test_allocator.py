@@ -1,0 +1,76 @@
+"""The learned allocator on labels with a known structure: lookups of a birthplace are
+solved by the small model, arithmetic only by the large one. SFT must learn that; GRPO
+with a cost penalty must not lose accuracy; artifacts must refuse another pool."""
+
+import pytest
+
+from subroute.allocate import LearnedAllocator
+from subroute.decompose import Subtask
+from subroute.train.allocator import (Outcomes, TrainConfig, evaluate, load_allocator, questions_from_labels,
+                                      save_allocator, train_grpo, train_sft)
+from subroute.train.labels import StepLabel, Try
+from tests.fakes import ScriptedModel, make_pool
+
+pytestmark = pytest.mark.slow  # loads the real MiniLM embedder
+
+NAMES = ["Arvo Lint", "Mirela Voss", "Tomas Revik", "Ilsa Marrow", "Kaj Oren", "Pella Strand", "Dorin Vale",
+         "Sela Quist", "Bram Tolle", "Nia Forde", "Odo Renn", "Lise Amber"]
+
+
+def _pool():
+    fakes = {n: ScriptedModel(n, {}, default=("x", 0.9)) for n in ("s", "m", "l")}
+    return make_pool({"s": ("small", 0.1, fakes["s"]), "m": ("medium", 1.0, fakes["m"]), "l": ("large", 10.0, fakes["l"])},
+                     tag="alloc")
+
+
+def _labels(pool) -> list[StepLabel]:
+    out = []
+    for k, name in enumerate(NAMES):
+        steps = [(f"In which town was {name} born?", {"s": True, "m": True, "l": True}, 0.9),
+                 (f"What is {1900 + 7 * k} minus {1850 + 3 * k}?", {"s": False, "m": False, "l": True}, 0.3)]
+        for i, (q, ok, conf) in enumerate(steps):
+            tries = [Try(m, pool[m].tier, ok[m], pool[m].cost(100, 5), conf if m == "s" else 0.9, "a", 100, 5)
+                     for m in ("s", "m", "l")]
+            label = next(m for m in ("s", "m", "l") if ok[m])
+            out.append(StepLabel(f"q{k}", i, 2, q, "synthesis" if i else "recall", "a", conf, tries, label, 7))
+    return out
+
+
+def test_sft_learns_cheapest_correct_and_grpo_keeps_it(tmp_path):
+    pool = _pool()
+    qs = questions_from_labels(_labels(pool))
+    cfg = TrainConfig(sft_epochs=150, grpo_iters=15, batch_questions=6, cost_lambda=0.5)
+    outcomes = Outcomes(pool)
+    net = train_sft(qs, pool, cfg)
+    m = evaluate(net, qs, pool, outcomes)
+    assert m["accuracy"] == 1.0
+    assert m["cost_vs_oracle"] == pytest.approx(1.0)
+    assert m["cost_vs_largest"] < 0.6
+    log = []
+    net = train_grpo(net, qs, pool, outcomes, cfg, log=log.append)
+    assert evaluate(net, qs, pool, outcomes)["accuracy"] == 1.0
+    assert len(log) == 15 and all(0 <= r["accuracy"] <= 1 for r in log)
+
+    art = save_allocator(tmp_path / "alloc", net, pool, cfg, metrics=m, data={"seed": 7})
+    net2, manifest = load_allocator(art, pool)
+    assert manifest["metrics"]["accuracy"] == 1.0 and manifest["data"]["seed"] == 7
+
+    # in the pipeline: the lookup stays on the small model, the arithmetic goes large
+    alloc = LearnedAllocator(str(art), pool)
+    solve = lambda model: model.generate("q")  # noqa: E731
+    easy = alloc.run(Subtask(1, "In which town was Odo Renn born?", n_steps=2), solve, pool)
+    hard = alloc.run(Subtask(2, "What is 1977 minus 1901?", (1,), "synthesis", n_steps=2), solve, pool)
+    assert easy.model.name == "s" and len(easy.calls) == 1
+    assert hard.model.name == "l" and [r for r, _ in hard.calls] == ["probe", "step"]
+
+
+def test_artifact_refuses_another_pool(tmp_path):
+    pool = _pool()
+    qs = questions_from_labels(_labels(pool))
+    net = train_sft(qs, pool, TrainConfig(sft_epochs=5))
+    art = save_allocator(tmp_path / "a", net, pool, TrainConfig(), metrics={}, data={})
+    other = make_pool({"s": ("small", 0.1, ScriptedModel("s", {})), "l": ("large", 10.0, ScriptedModel("l", {}))})
+    with pytest.raises(Exception, match="was trained for the pool .* not for .*retrain it for this pool"):
+        load_allocator(art, other)
+    with pytest.raises(Exception, match="not an allocator artifact"):
+        load_allocator(tmp_path, pool)
