@@ -88,7 +88,11 @@ class Reasoner:
         """The prompted router: the pool's default model decomposes, the confidence rule allocates."""
         return cls(pool, PromptedDecomposer(pool), ConfidenceAllocator((threshold, threshold / 2)), name="router")
 
-    def answer(self, question: str, context: str | None = None, example: Example | None = None) -> Trace:
+    def answer(self, question: str, context: str | None = None, example: Example | None = None, *,
+               raise_errors: bool = False) -> Trace:
+        """Answer `question`; a failed call is recorded in `Trace.error` (the steps before it
+        kept), or re-raised with `raise_errors=True` for callers that map errors themselves
+        (the server turns a BackendError into 502/504 naming the model)."""
         question = check_question(question)
         t = Trace(uuid.uuid4().hex[:16], question, "", self.name)
         t0 = time.perf_counter()
@@ -110,6 +114,8 @@ class Reasoner:
                 t.answer = self._integrate(question, d.steps, answers, t)
         except SubrouteError as e:
             t.error = str(e)
+            if raise_errors:
+                raise
         t.wall_s = time.perf_counter() - t0
         return t
 
