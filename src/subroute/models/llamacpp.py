@@ -39,7 +39,7 @@ class LlamaCppModel:
     """A GGUF file loaded once; `generate` returns tokens with their log-probabilities."""
 
     def __init__(self, name: str, path: os.PathLike | str, *, n_ctx: int | None = None,
-                 n_threads: int | None = None, seed: int = 0) -> None:
+                 n_threads: int | None = None, seed: int = 0, lora_path: str | None = None) -> None:
         llama_cpp = _import_llama()
         self.name = name
         self.path = str(path)
@@ -48,7 +48,7 @@ class LlamaCppModel:
         try:
             self.llm = llama_cpp.Llama(
                 model_path=self.path, n_ctx=n_ctx or 4096, n_threads=threads,
-                n_threads_batch=threads, logits_all=False, seed=seed, verbose=False,
+                n_threads_batch=threads, logits_all=False, seed=seed, verbose=False, lora_path=lora_path,
             )
         except (ValueError, RuntimeError) as e:
             raise SubrouteError(f"model '{name}': llama.cpp could not load {self.path} ({e}); is it a GGUF file?") from None

@@ -1,0 +1,224 @@
+"""The trained decomposer: LoRA SFT of a small pool model on gold decompositions, run by
+llama.cpp with the adapter.
+
+Why this shape: the prompted decomposer needs five few-shot turns (~350 tokens) on the
+largest model for every question, which made it most of the router's cost. A small model
+fine-tuned to emit numbered sub-questions needs only a one-line instruction, so a
+decomposition costs a few dozen tokens of the cheapest model.
+
+Training (TRL's SFTTrainer with a PEFT LoRA config, on torch, CPU or GPU): the base model
+is the pool's own GGUF file, de-quantized by transformers; prompts are the system line plus
+the question, completions the gold steps as "1. ...\\n2. ... #1 ..."; loss on completions
+only. The adapter targets the attention value/output and MLP projections: llama.cpp's
+converter permutes q/k rows for llama-architecture models, and leaving q/k alone keeps our
+export exact without that permutation.
+
+Export: the PEFT adapter is written as a llama.cpp LoRA GGUF (``general.type = adapter``,
+``adapter.lora.alpha``, tensors ``<gguf name>.lora_a`` [r, in] and ``.lora_b`` [out, r],
+names from gguf-py's tensor map), and llama.cpp applies it on top of the quantized base at
+load time, at full llama.cpp speed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from subroute.bench.records import Example
+from subroute.decompose import Decomposition, parse_steps, single_step
+from subroute.errors import SubrouteError, missing_extra
+from subroute.models.base import Message
+from subroute.pool import Pool
+
+ARTIFACT_VERSION = 1
+SYSTEM = "Split the question into numbered sub-questions; cite earlier answers as #1, #2."
+TARGET_MODULES = ["v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def prompt_messages(question: str) -> list[Message]:
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question.strip()}]
+
+
+def target_text(ex: Example) -> str:
+    return "\n".join(f"{i}. {s.question}" for i, s in enumerate(ex.decomposition or [], 1))
+
+
+@dataclass
+class DecomposerConfig:
+    base: str = field(default="smollm2-135m", metadata={"help": "pool model to fine-tune (a llamacpp model)"})
+    rank: int = field(default=16, metadata={"help": "LoRA rank"})
+    alpha: float = field(default=32.0, metadata={"help": "LoRA alpha (scale = alpha / rank)"})
+    max_steps: int = field(default=200, metadata={"help": "optimizer steps"})
+    batch_size: int = field(default=8, metadata={"help": "sequences per step"})
+    lr: float = field(default=1e-3, metadata={"help": "learning rate"})
+    max_length: int = field(default=256, metadata={"help": "tokens per training sequence"})
+    seed: int = field(default=0, metadata={"help": "seed"})
+
+
+def _require_training():
+    try:
+        import peft  # noqa: F401
+        import torch  # noqa: F401
+        import trl  # noqa: F401
+    except ImportError:
+        raise missing_extra("torch, trl and peft", "train") from None
+
+
+def load_base(pool: Pool, base: str):
+    """Tokenizer and float model of a pool's GGUF file, through transformers."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    pm = pool[base]
+    if pm.spec.backend != "llamacpp":
+        raise SubrouteError(f"the decomposer base must be a local llamacpp model; '{base}' is {pm.spec.backend}")
+    path = pm.model_path()
+    from subroute.models import catalog
+
+    if pm.spec.catalog:
+        catalog.get(pm.spec.catalog).require()
+    tok = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name)
+    # transformers de-quantizes GGUF weights to float32 on load but keeps a GGUF
+    # "quantization" tag, which makes its Trainer refuse to train; the tag is all that is left
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    return tok, model, path
+
+
+def train_sft(pool: Pool, examples: list[Example], out: str | Path, cfg: DecomposerConfig,
+              log: Callable[[dict], None] | None = None) -> Path:
+    """Fine-tune, export the GGUF adapter, write the artifact folder; returns it."""
+    _require_training()
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers import TrainerCallback
+    from trl import SFTConfig, SFTTrainer
+
+    rows = [{"prompt": prompt_messages(ex.question), "completion": [{"role": "assistant", "content": target_text(ex)}]}
+            for ex in examples if ex.decomposition]
+    if not rows:
+        raise SubrouteError("no examples with gold decompositions to train the decomposer on")
+    tok, model, base_path = load_base(pool, cfg.base)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    history: list[dict] = []
+
+    class _Log(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kw):  # noqa: D401
+            if logs and "loss" in logs:
+                rec = {"phase": "sft", "step": state.global_step, "loss": float(logs["loss"])}
+                history.append(rec)
+                if log:
+                    log(rec)
+
+    args = SFTConfig(
+        output_dir=str(out / "trainer"), max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
+        learning_rate=cfg.lr, lr_scheduler_type="cosine", warmup_steps=max(1, cfg.max_steps // 20),
+        logging_steps=max(1, cfg.max_steps // 20), save_strategy="no", report_to=[], seed=cfg.seed,
+        max_length=cfg.max_length, completion_only_loss=True, disable_tqdm=False,
+        use_cpu=not torch.cuda.is_available(), bf16=torch.cuda.is_available(),
+    )
+    lora = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=0.0, target_modules=TARGET_MODULES,
+                      task_type="CAUSAL_LM")
+    t0 = time.perf_counter()
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tok,
+                         peft_config=lora, callbacks=[_Log()])
+    trainer.train()
+    seconds = time.perf_counter() - t0
+    peft_model = trainer.model
+    peft_model.save_pretrained(str(out / "peft"))
+    export_gguf_lora(peft_model, base_path, out / "adapter.gguf", alpha=cfg.alpha)
+    from subroute.train.allocator import pool_signature
+
+    sig = [m for m in pool_signature(pool) if m["name"] == cfg.base]
+    manifest = {"kind": "decomposer", "version": ARTIFACT_VERSION, "base": sig[0], "config": asdict(cfg),
+                "system": SYSTEM, "train_examples": len(rows), "train_seconds": seconds, "history": history,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return out
+
+
+def export_gguf_lora(peft_model, base_gguf: Path, out: Path, *, alpha: float) -> Path:
+    """Write a PEFT LoRA adapter as a llama.cpp LoRA GGUF."""
+    import gguf
+    import numpy as np
+
+    reader = gguf.GGUFReader(str(base_gguf))
+    arch = bytes(reader.fields["general.architecture"].parts[-1]).decode()
+    n_blocks = int(reader.fields[f"{arch}.block_count"].parts[-1][0])
+    arch_enum = next(k for k, v in gguf.MODEL_ARCH_NAMES.items() if v == arch)
+    names = gguf.get_tensor_name_map(arch_enum, n_blocks)
+    base_names = {t.name for t in reader.tensors}
+    writer = gguf.GGUFWriter(str(out), arch)
+    writer.add_string("general.type", "adapter")
+    writer.add_string("adapter.type", "lora")
+    writer.add_float32("adapter.lora.alpha", float(alpha))
+    state = {k: v for k, v in peft_model.state_dict().items() if "lora_" in k}
+    n = 0
+    for key in sorted(state):
+        if ".lora_A." not in key:
+            continue
+        hf = key.replace("base_model.model.", "").replace(".lora_A.weight", ".weight").replace(".lora_A.default.weight", ".weight")
+        dest = names.get_name(hf, try_suffixes=(".weight",))
+        if dest is None or dest not in base_names:
+            raise SubrouteError(f"cannot map LoRA tensor {hf} to a tensor of {base_gguf.name}")
+        a = state[key].detach().float().cpu().numpy()
+        b = state[key.replace("lora_A", "lora_B")].detach().float().cpu().numpy()
+        writer.add_tensor(dest + ".lora_a", np.ascontiguousarray(a, dtype=np.float32))
+        writer.add_tensor(dest + ".lora_b", np.ascontiguousarray(b, dtype=np.float32))
+        n += 1
+    if not n:
+        raise SubrouteError("the model has no LoRA tensors to export")
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return out
+
+
+class TrainedDecomposer:
+    """Decomposition by the fine-tuned small model, through llama.cpp with the adapter.
+    Charged at the base model's pool price."""
+
+    def __init__(self, pool: Pool, artifact: str | Path, *, max_steps: int = 8, max_tokens: int = 160) -> None:
+        from subroute.models.llamacpp import LlamaCppModel
+        from subroute.train.allocator import pool_signature
+
+        p = Path(artifact)
+        try:
+            self.manifest = json.loads((p / "manifest.json").read_text())
+        except (OSError, ValueError):
+            raise SubrouteError(f"{p} is not a decomposer artifact (no readable manifest.json); train one with: subroute train decomposer") from None
+        if self.manifest.get("kind") != "decomposer" or self.manifest.get("version") != ARTIFACT_VERSION:
+            raise SubrouteError(f"{p}: not a version-{ARTIFACT_VERSION} decomposer artifact; retrain it")
+        base = self.manifest["base"]
+        if base["name"] not in pool or [m for m in pool_signature(pool) if m["name"] == base["name"]] != [base]:
+            raise SubrouteError(f"the decomposer at {p} was trained on model '{base['name']}' of another pool; "
+                                f"retrain it for this pool with: subroute train decomposer --pool FILE")
+        self.base = pool[base["name"]]
+        self.model = LlamaCppModel(f"{self.base.name}+decomposer", self.base.model_path(),
+                                   n_ctx=self.base.spec.context_length, n_threads=self.base.spec.n_threads,
+                                   lora_path=str(p / "adapter.gguf"))
+        self.max_steps = max_steps
+        self.max_tokens = max_tokens
+        self.name = f"trained:{p.name}"
+
+    def decompose(self, question: str, example: Example | None = None) -> Decomposition:
+        from subroute.models.base import GenerateParams
+
+        t0 = time.perf_counter()
+        c = self.model.generate(prompt_messages(question), GenerateParams(max_tokens=self.max_tokens, logprobs=False))
+        c.latency_s = time.perf_counter() - t0
+        c.model = self.base.name
+        c.cost = self.base.cost(c.usage.input_tokens, c.usage.output_tokens)
+        try:
+            steps = parse_steps(c.text, max_steps=self.max_steps)
+        except ValueError as e:
+            return single_step(question, f"decomposition unparsed ({e}); ran as one step", [c])
+        return Decomposition(steps, [c])
