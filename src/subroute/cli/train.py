@@ -1,0 +1,122 @@
+"""`subroute train labels|allocator|decomposer|all`: build the router's training labels and
+train its allocator and decomposer into versioned artifact folders."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import click
+
+from subroute.cli.common import load_pool, pool_option
+from subroute.errors import SubrouteError
+
+
+@click.group()
+def train() -> None:
+    """Train the router: grouped-search labels, the allocator (SFT then GRPO), the decomposer (LoRA SFT)."""
+
+
+def _examples(path: str):
+    from subroute.bench.datasets import load_jsonl
+
+    exs = [e for e in load_jsonl(path) if e.decomposition]
+    if not exs:
+        raise SubrouteError(f"{path} has no examples with a gold `decomposition`; generate one with: subroute gen")
+    return exs
+
+
+@train.command("labels")
+@click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False), help="DecompBench JSONL with decompositions.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Labels JSONL (resumed if present).")
+@click.option("--limit", type=click.IntRange(1), default=None, help="First N examples.")
+@click.option("--ray-address", default=None, help="Fan out on a Ray cluster ('local' starts one here).")
+@click.option("--max-tries", type=click.IntRange(1, 20), default=20, show_default=True)
+@pool_option
+def labels_cmd(data_path: str, out_path: str, limit: int | None, ray_address: str | None, max_tries: int,
+               pool_path: str | None) -> None:
+    """Label which pool model solves each gold step, by grouped search."""
+    from subroute.cache import CallCache
+    from subroute.train.labels import build_labels
+
+    exs = _examples(data_path)[:limit]
+    pool = load_pool(pool_path).use_cache(CallCache())
+    labs = build_labels(pool, exs, out_path, pool_path=pool_path, ray_address=ray_address, max_tries=max_tries)
+    solved = sum(1 for lab in labs if lab.label)
+    click.echo(f"{len(labs)} step labels in {out_path}; {solved} solved by some model")
+    for m in pool.names:
+        click.echo(f"  cheapest correct = {m}: {sum(1 for lab in labs if lab.label == m)}")
+
+
+def split_by_seed(labs, heldout_frac: float, seed: int = 0):
+    """Hold out whole worlds (by world seed), falling back to whole questions."""
+    key = (lambda lab: lab.world_seed) if len({lab.world_seed for lab in labs}) > 1 else (lambda lab: lab.example_id)
+    groups = sorted({key(lab) for lab in labs}, key=str)
+    random.Random(seed).shuffle(groups)
+    n_held = max(1, int(round(len(groups) * heldout_frac))) if len(groups) > 1 else 0
+    held = set(groups[:n_held])
+    return [lab for lab in labs if key(lab) not in held], [lab for lab in labs if key(lab) in held]
+
+
+@train.command("allocator")
+@click.option("--labels", "labels_path", required=True, type=click.Path(dir_okay=False, exists=True))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--cost-lambda", type=float, default=0.3, show_default=True, help="Reward = correct - lambda * cost/cost_of_largest.")
+@click.option("--sft-epochs", type=click.IntRange(1), default=300, show_default=True)
+@click.option("--grpo-iters", type=click.IntRange(0), default=60, show_default=True)
+@click.option("--heldout", type=click.FloatRange(0, 0.9), default=0.25, show_default=True, help="Share of worlds held out.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@pool_option
+def allocator_cmd(labels_path: str, out_dir: str, cost_lambda: float, sft_epochs: int, grpo_iters: int,
+                  heldout: float, seed: int, pool_path: str | None) -> None:
+    """SFT the allocator on labels, then GRPO; write the artifact, curves and metrics."""
+    from subroute.cache import CallCache
+    from subroute.train.allocator import (Outcomes, TrainConfig, evaluate, questions_from_labels, save_allocator,
+                                          train_grpo, train_sft)
+    from subroute.train.labels import read_labels
+    from subroute.train.plots import plot_history
+
+    pool = load_pool(pool_path).use_cache(CallCache())
+    labs = read_labels(labels_path)
+    tr, te = split_by_seed(labs, heldout, seed)
+    cfg = TrainConfig(sft_epochs=sft_epochs, grpo_iters=grpo_iters, cost_lambda=cost_lambda, seed=seed)
+    qs_tr = questions_from_labels(tr)
+    qs_te = questions_from_labels(te) if te else []
+    outcomes = Outcomes(pool)
+    history: list[dict] = []
+    net = train_sft(qs_tr, pool, cfg, log=history.append)
+    after_sft = {"train": evaluate(net, qs_tr, pool, outcomes), "heldout": evaluate(net, qs_te, pool, outcomes) if qs_te else None}
+    net = train_grpo(net, qs_tr, pool, outcomes, cfg, log=history.append)
+    after = {"train": evaluate(net, qs_tr, pool, outcomes), "heldout": evaluate(net, qs_te, pool, outcomes) if qs_te else None}
+    metrics = {"after_sft": after_sft, "after_grpo": after}
+    art = save_allocator(out_dir, net, pool, cfg, metrics=metrics,
+                         data={"labels": str(labels_path), "train_questions": len(qs_tr), "heldout_questions": len(qs_te),
+                               "world_seeds": sorted({str(lab.world_seed) for lab in labs})})
+    (Path(art) / "history.json").write_text(json.dumps(history))
+    plot_history(history, Path(art) / "curves.png", title=f"allocator (cost lambda {cost_lambda:g})")
+    click.echo(json.dumps(metrics, indent=2))
+    click.echo(f"allocator: {art}  curves: {Path(art) / 'curves.png'}")
+
+
+@train.command("decomposer")
+@click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--base", default="smollm2-135m", show_default=True, help="Pool model to fine-tune.")
+@click.option("--steps", type=click.IntRange(1), default=120, show_default=True, help="Optimizer steps.")
+@click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=None, help="First N examples.")
+@pool_option
+def decomposer_cmd(data_path: str, out_dir: str, base: str, steps: int, batch_size: int, lr: float,
+                   limit: int | None, pool_path: str | None) -> None:
+    """LoRA SFT of a small pool model on gold decompositions; exports a llama.cpp adapter."""
+    from subroute.train.decomposer import DecomposerConfig, train_sft
+    from subroute.train.plots import plot_history
+
+    pool = load_pool(pool_path)
+    cfg = DecomposerConfig(base=base, max_steps=steps, batch_size=batch_size, lr=lr)
+    art = train_sft(pool, _examples(data_path)[:limit], out_dir, cfg)
+    history = json.loads((Path(art) / "manifest.json").read_text())["history"]
+    plot_history(history, Path(art) / "curves.png", title=f"decomposer LoRA SFT ({base})")
+    click.echo(f"decomposer: {art}  adapter: {Path(art) / 'adapter.gguf'}  curves: {Path(art) / 'curves.png'}")
