@@ -48,3 +48,14 @@ def test_random_is_seeded_and_uses_the_pool():
     picks = [RandomAllocator(3).run(Subtask(i, f"q{i}"), solve_with(pool), pool).model.name for i in range(30)]
     again = [RandomAllocator(3).run(Subtask(i, f"q{i}"), solve_with(pool), pool).model.name for i in range(30)]
     assert picks == again and set(picks) == {"s", "m", "l"}
+
+
+def test_rambling_probe_counts_as_unsure():
+    s = ScriptedModel("s", {}, default=("Mirela Voss was born in Tarnholm in 1931.", 0.99))
+    m = ScriptedModel("m", {}, default=("Tarnholm", 0.9))
+    l_ = ScriptedModel("l", {}, default=("Tarnholm", 0.99))
+    pool = make_pool({"s": ("small", 0.1, s), "m": ("medium", 1.0, m), "l": ("large", 10.0, l_)})
+    a = ConfidenceAllocator((0.8, 0.5)).run(Subtask(1, "q"), solve_with(pool), pool)
+    assert a.confidence == 0.0 and a.model.name == "l"
+    a = CascadeAllocator(0.7).run(Subtask(1, "q"), solve_with(pool), pool)
+    assert a.model.name == "m" and a.completion.text == "Tarnholm"

@@ -47,6 +47,16 @@ class Allocator(Protocol):
     def run(self, subtask: Subtask, solve: Solve, pool: Pool) -> Allocation: ...
 
 
+MAX_ANSWER_WORDS = 6
+
+
+def step_confidence(c: Completion, alpha: float, max_words: int = MAX_ANSWER_WORDS) -> float | None:
+    """The alpha-quantile token probability, 0 for an empty or a rambling answer."""
+    if not c.text.strip() or len(c.text.split()) > max_words:
+        return 0.0
+    return c.confidence(alpha)
+
+
 def cheapest_per_tier(pool: Pool) -> list[PoolModel]:
     """One model per tier, the cheapest of each, from the smallest tier up."""
     out: dict[str, PoolModel] = {}
@@ -98,7 +108,7 @@ class ConfidenceAllocator:
     def run(self, subtask: Subtask, solve: Solve, pool: Pool) -> Allocation:
         ladder = cheapest_per_tier(pool)
         probe = solve(ladder[0])
-        conf = probe.confidence(self.alpha)
+        conf = step_confidence(probe, self.alpha)
         i = self.tier_index(conf, len(ladder))
         if i == 0 and probe.text:
             return Allocation(probe, ladder[0], [("step", probe)], conf)
@@ -121,10 +131,10 @@ class CascadeAllocator:
         calls: list[tuple[str, Completion]] = []
         for k, m in enumerate(ladder):
             c = solve(m)
-            conf = c.confidence(self.alpha)
+            conf = step_confidence(c, self.alpha)
             last = k == len(ladder) - 1
             calls.append(("step" if last else "probe", c))
-            if last or (c.text and conf is not None and conf >= self.threshold):
+            if last or (conf is not None and conf >= self.threshold):
                 calls[-1] = ("step", c)
                 return Allocation(c, m, calls, conf)
         raise AssertionError("unreachable: the ladder is never empty")
@@ -156,7 +166,7 @@ class LearnedAllocator:
 
         models = pool.models
         probe = solve(models[0])
-        conf = probe.confidence(self.alpha)
+        conf = step_confidence(probe, self.alpha)
         info = StepInfo(subtask.text, conf, subtask.index - 1, subtask.n_steps,
                         is_synthesis(subtask.type, subtask.depends_on))
         row = self.scores(pool, [info])[0]
