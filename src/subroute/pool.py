@@ -13,6 +13,7 @@ however many pools or threads use it.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import threading
@@ -100,6 +101,16 @@ class PoolFile(BaseModel):
 # Backends are shared across pools and threads: loading a GGUF twice would double memory.
 _BACKENDS: dict[tuple, Model] = {}
 _BACKENDS_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_backends() -> None:
+    # llama-cpp-python frees its model in a destructor that fails noisily when it runs
+    # during interpreter teardown; close local models while everything is still there
+    for b in list(_BACKENDS.values()):
+        close = getattr(getattr(b, "llm", None), "close", None)
+        if close is not None:
+            close()
 
 
 @dataclass

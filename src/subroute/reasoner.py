@@ -70,6 +70,14 @@ def write_traces(path: str | Path, traces: list[Trace]) -> None:
             f.write(json.dumps(t.to_dict()) + "\n")
 
 
+def shipped_router_dir() -> Path | None:
+    """The trained router shipped in the package (for the default pool), if present."""
+    from importlib import resources
+
+    p = Path(str(resources.files("subroute"))) / "artifacts" / "router"
+    return p if p.is_dir() else None
+
+
 class Reasoner:
     def __init__(self, pool: Pool, decomposer: Decomposer, allocator: Allocator, *, name: str = "router",
                  step_budget: int = 300, integrate: str = "last", max_tokens: int = 48) -> None:
@@ -77,6 +85,7 @@ class Reasoner:
         self.decomposer = decomposer
         self.executor = Executor(pool, allocator, step_budget=step_budget, max_tokens=max_tokens)
         self.name = name
+        self.notes: list[str] = []  # said once in every trace (e.g. which router was loaded)
         if integrate != "last" and not integrate.startswith("model:"):
             raise SubrouteError(f"integrate must be 'last' or 'model:NAME', not '{integrate}'")
         self.integrate = integrate
@@ -84,9 +93,46 @@ class Reasoner:
             pool[integrate[6:]]  # unknown model -> clear error now, not mid-question
 
     @classmethod
-    def default(cls, pool: Pool, *, threshold: float = DEFAULT_THRESHOLD) -> "Reasoner":
-        """The prompted router: the pool's default model decomposes, the confidence rule allocates."""
-        return cls(pool, PromptedDecomposer(pool), ConfidenceAllocator((threshold, threshold / 2)), name="router")
+    def default(cls, pool: Pool, *, threshold: float | None = None, router: str | None = None) -> "Reasoner":
+        """The router `ask`, `serve` and `demo` use.
+
+        `router`: None (the trained router shipped for this pool, else the prompted one),
+        "prompted" (the pool's default model decomposes few-shot, the confidence rule
+        allocates), or a folder holding `decomposer/` and/or `allocator/` artifacts from
+        `subroute train`. A `threshold` asks for the confidence rule at that threshold
+        instead of a learned allocator (the decomposer stays as chosen)."""
+        notes: list[str] = []
+        dec: Decomposer | None = None
+        alloc: Allocator | None = None
+        folder = None
+        if router is None:
+            shipped = shipped_router_dir()
+            if shipped is not None:
+                folder = shipped
+        elif router != "prompted":
+            folder = Path(router)
+            if not ((folder / "decomposer").is_dir() or (folder / "allocator").is_dir()):
+                raise SubrouteError(f"router folder {folder} has no decomposer/ or allocator/; pass a folder written by "
+                                    "subroute train, or 'prompted'")
+        if folder is not None:
+            try:
+                if (folder / "decomposer").is_dir():
+                    from subroute.train.decomposer import TrainedDecomposer
+
+                    dec = TrainedDecomposer(pool, folder / "decomposer")
+                if (folder / "allocator").is_dir() and threshold is None:
+                    from subroute.allocate import LearnedAllocator
+
+                    alloc = LearnedAllocator(str(folder / "allocator"), pool)
+            except SubrouteError as e:
+                if router is not None:
+                    raise
+                notes.append(f"shipped trained router not used ({e}); prompted router instead")
+                dec, alloc = None, None
+        t = DEFAULT_THRESHOLD if threshold is None else threshold
+        r = cls(pool, dec or PromptedDecomposer(pool), alloc or ConfidenceAllocator((t, t / 2)), name="router")
+        r.notes = notes
+        return r
 
     def answer(self, question: str, context: str | None = None, example: Example | None = None, *,
                raise_errors: bool = False) -> Trace:
@@ -94,7 +140,7 @@ class Reasoner:
         kept), or re-raised with `raise_errors=True` for callers that map errors themselves
         (the server turns a BackendError into 502/504 naming the model)."""
         question = check_question(question)
-        t = Trace(uuid.uuid4().hex[:16], question, "", self.name)
+        t = Trace(uuid.uuid4().hex[:16], question, "", self.name, notes=list(self.notes))
         t0 = time.perf_counter()
         try:
             d = self.decomposer.decompose(question, example)

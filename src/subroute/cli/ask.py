@@ -51,13 +51,16 @@ def format_trace(t: Trace) -> str:
 @click.argument("question")
 @click.option("--context", "context_path", default=None, help="Text file with the documents to answer from ('-' for stdin).")
 @click.option("--model", "model_name", default=None, help="Answer with this one pool model instead of routing.")
-@click.option("--threshold", default=DEFAULT_THRESHOLD, show_default=True, type=click.FloatRange(0, 1),
-              help="Router: small-model confidence at which a step stays on the small tier.")
+@click.option("--router", "router", default=None,
+              help="Router: a folder from `subroute train`, or 'prompted' (default: the trained router shipped for the pool).")
+@click.option("--threshold", default=None, type=click.FloatRange(0, 1),
+              help=f"Use the confidence rule at this threshold instead of a learned allocator (prompted default {DEFAULT_THRESHOLD}).")
 @click.option("--max-tokens", default=64, show_default=True, type=click.IntRange(1, 8192), help="Most tokens per answer.")
 @click.option("--trace", "trace_path", default=None, type=click.Path(dir_okay=False), help="Append the trace (JSONL) to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full record as JSON.")
 @pool_option
-def ask(question: str, context_path: str | None, model_name: str | None, threshold: float, max_tokens: int,
+def ask(question: str, context_path: str | None, model_name: str | None, router: str | None,
+        threshold: float | None, max_tokens: int,
         trace_path: str | None, as_json: bool, pool_path: str | None) -> None:
     """Answer QUESTION from the --context documents: split into steps, each routed to the
     cheapest model the router trusts (or one model with --model)."""
@@ -79,7 +82,7 @@ def ask(question: str, context_path: str | None, model_name: str | None, thresho
                    f"${c.cost:.7f} · {c.latency_s:.2f}s" + (f" · confidence {conf:.2f}" if conf is not None else ""),
                    err=True)
         return
-    r = Reasoner.default(pool, threshold=threshold)
+    r = Reasoner.default(pool, threshold=threshold, router=router)
     r.executor.max_tokens = max_tokens
     t = r.answer(question, context)
     if trace_path:
