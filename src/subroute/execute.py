@@ -73,6 +73,9 @@ class StepRecord:
 def step_messages(query: str, *, synthesis: bool, retriever: Retriever | None, budget: int) -> tuple[list, list[str]]:
     """The prompt for one step and the passages it sees. Synthesis steps see none."""
     passages = retriever.select(query, budget) if retriever and not synthesis else []
+    if passages and len(passages) == len(getattr(retriever, "passages", ())):
+        # everything fits: the context as written (the same prompt, and cache key, as a direct call)
+        return answer_messages(query, retriever.context), passages  # type: ignore[union-attr]
     return answer_messages(query, "\n\n".join(passages) or None), passages
 
 

@@ -58,6 +58,7 @@ class BM25Retriever:
         import bm25s
 
         self._bm25s = bm25s
+        self.context = context
         self.passages = split_passages(context, passage_tokens)
         self._sizes = [approx_tokens(p) for p in self.passages]
         self._index = None
