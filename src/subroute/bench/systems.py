@@ -6,10 +6,13 @@
 - `whole@t`: whole-question routing in RouteLLM's style: one model per question, picked by
   the confidence of the cheapest model's answer on the whole question (the probe is charged).
 - `cascade@t`: FrugalGPT-style cascade over the whole question.
-- `router@t`: the routed pipeline (prompted decomposer + confidence rule); `router` is its
-  default setting; `router-gold` runs the gold decomposition, to measure allocation alone;
-  `router-cascade@t` allocates each step by cascade instead; `router-fullctx` gives every
-  step the whole context (no retrieval), to measure what per-step passages save.
+- `router`: the routed pipeline as users get it (`Reasoner.default`: the trained decomposer
+  and allocator shipped for the pool, else the prompted ones); `router@t` the same
+  decomposer with the confidence rule at threshold t (its curve); `router-cascade@t` with a
+  per-step cascade; `router-prompted` the untrained router (few-shot decomposer, confidence
+  rule), shown beside the trained one; `router-fullctx` gives every step the whole context
+  (no retrieval), to measure what per-step passages save; `router-gold` runs the gold
+  decomposition, to measure allocation alone.
 - `oracle`: per gold step (earlier gold answers filled in), the cheapest model that answers
   it correctly; the floor of cost on this pool. It is charged only the winning calls: it
   knows the answers, so it searches for free, and that is what makes it a floor.
@@ -166,37 +169,42 @@ class OracleSystem:
                       None if calls else "no model answered"), None
 
 
-def router(pool: Pool, threshold: float, *, decomposer=None, name: str | None = None, family: str = "router") -> ReasonerSystem:
+def router(pool: Pool, threshold: float, *, decomposer, name: str | None = None, family: str = "router") -> ReasonerSystem:
     alloc: Allocator = ConfidenceAllocator((threshold, threshold / 2))
-    r = Reasoner(pool, decomposer or PromptedDecomposer(pool), alloc, name=name or f"router@{threshold:g}")
+    r = Reasoner(pool, decomposer, alloc, name=name or f"router@{threshold:g}")
     return ReasonerSystem(r, r.name, family, threshold)
 
 
 def standard_systems(pool: Pool, examples: list[Example], *, thresholds: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8),
-                     default_threshold: float = DEFAULT_THRESHOLD, cot: bool = True, seed: int = 0) -> list[System]:
-    """Every single model direct, CoT on the largest, random, whole-question routing,
-    cascade and router sweeps, the router at its default, and gold-based systems when the
-    data has decompositions."""
+                     default_threshold: float = DEFAULT_THRESHOLD, cot: bool = True, seed: int = 0,
+                     router_dir: str | None = None) -> list[System]:
+    """Every single model direct, CoT on the largest, random, whole-question routing and
+    cascade sweeps; the router as users get it (`router`: trained when shipped for the
+    pool), its threshold sweep with the same decomposer, the prompted router, the router
+    without retrieval, and gold-based systems when the data has decompositions."""
     systems: list[System] = [DirectSystem(pool, m.name) for m in pool]
     if cot:
         systems.append(DirectSystem(pool, pool.models[-1].name, cot=True))
-    single = SingleStepDecomposer()
+    default = Reasoner.default(pool, router=router_dir)
+    dec = default.decomposer
     prompted = PromptedDecomposer(pool)
-    systems.append(ReasonerSystem(Reasoner(pool, prompted, RandomAllocator(seed), name="random"), "random", "random"))
+    single = SingleStepDecomposer()
+    systems.append(ReasonerSystem(Reasoner(pool, dec, RandomAllocator(seed), name="random"), "random", "random"))
     for t in thresholds:
         systems.append(ReasonerSystem(Reasoner(pool, single, ConfidenceAllocator((t, t / 2)), name=f"whole@{t:g}",
                                                step_budget=100_000), f"whole@{t:g}", "whole", t))
         systems.append(ReasonerSystem(Reasoner(pool, single, CascadeAllocator(t), name=f"cascade@{t:g}",
                                                step_budget=100_000), f"cascade@{t:g}", "cascade", t))
-        systems.append(router(pool, t, decomposer=prompted))
-        rc = Reasoner(pool, prompted, CascadeAllocator(t), name=f"router-cascade@{t:g}")
+        systems.append(router(pool, t, decomposer=dec))
+        rc = Reasoner(pool, dec, CascadeAllocator(t), name=f"router-cascade@{t:g}")
         systems.append(ReasonerSystem(rc, rc.name, "router-cascade", t))
-    systems.append(router(pool, default_threshold, decomposer=prompted, name="router", family="router-default"))
-    full = Reasoner(pool, prompted, ConfidenceAllocator((default_threshold, default_threshold / 2)),
-                    name="router-fullctx", step_budget=100_000)
-    systems.append(ReasonerSystem(full, full.name, "router-fullctx", default_threshold))
+    systems.append(ReasonerSystem(default, "router", "router-default"))
+    if dec is not prompted and not isinstance(dec, PromptedDecomposer):
+        systems.append(router(pool, default_threshold, decomposer=prompted, name="router-prompted", family="router-prompted"))
+    full = Reasoner(pool, dec, default.executor.allocator, name="router-fullctx", step_budget=100_000)
+    systems.append(ReasonerSystem(full, full.name, "router-fullctx"))
     if any(e.decomposition for e in examples):
-        systems.append(router(pool, default_threshold, decomposer=GoldDecomposer(), name="router-gold",
-                              family="router-gold"))
+        gold = Reasoner(pool, GoldDecomposer(), default.executor.allocator, name="router-gold")
+        systems.append(ReasonerSystem(gold, gold.name, "router-gold"))
         systems.append(OracleSystem(pool))
     return systems
