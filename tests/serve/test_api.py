@@ -437,3 +437,20 @@ def test_metrics_count_requests_tokens_cost_and_steps_per_pool_model(serve):
 def test_apps_have_their_own_registries(serve):
     a, b = create_app(_pool(), token=""), create_app(_pool(), token="")
     assert a.state.metrics.registry is not b.state.metrics.registry
+
+
+def test_pool_model_names_cannot_shadow_the_routers():
+    from subroute import ConfigError
+
+    pool = make_pool({"subroute:fast": ("small", 0.1, ScriptedModel("x", {}))})
+    with pytest.raises(ConfigError, match="reserved for the server's routers"):
+        create_app(pool, token="")
+
+
+def test_cli_serve_reports_a_bad_pool_in_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from subroute.cli import main
+
+    r = CliRunner().invoke(main, ["serve", "--pool", str(tmp_path / "missing.toml"), "--lazy"])
+    assert r.exit_code == 2 and "error: pool file" in r.output and "not found" in r.output
