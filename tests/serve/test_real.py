@@ -51,6 +51,9 @@ def test_default_pool_pass_through_and_router(serve, default_pool):
         {"role": "user", "content": f"Context: {CONTEXT}\nQuestion: Where was Mirela Voss born?"}])
     assert "tarnholm" in r.choices[0].message.content.lower()
     assert r.usage.prompt_tokens > 30 and r.model_extra["subroute"]["cost"] > 0
+    cut = c.chat.completions.create(model="smollm2-135m", max_tokens=2,
+                                    messages=[{"role": "user", "content": "Write a long story."}])
+    assert cut.choices[0].finish_reason == "length" and cut.usage.completion_tokens == 2
     # the router: same answer and same steps as the Reasoner called directly
     r = c.chat.completions.create(model="subroute", messages=[{"role": "system", "content": CONTEXT},
                                                               {"role": "user", "content": QUESTION}])
