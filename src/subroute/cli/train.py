@@ -120,3 +120,26 @@ def decomposer_cmd(data_path: str, out_dir: str, base: str, steps: int, batch_si
     history = json.loads((Path(art) / "manifest.json").read_text())["history"]
     plot_history(history, Path(art) / "curves.png", title=f"decomposer LoRA SFT ({base})")
     click.echo(f"decomposer: {art}  adapter: {Path(art) / 'adapter.gguf'}  curves: {Path(art) / 'curves.png'}")
+
+
+@train.command("all")
+@click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False), help="Training DecompBench JSONL.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Router folder (use with --router).")
+@click.option("--label-limit", type=click.IntRange(1), default=None, help="Label only the first N examples.")
+@click.option("--steps", type=click.IntRange(1), default=120, show_default=True, help="Decomposer optimizer steps.")
+@click.option("--cost-lambda", type=float, default=0.3, show_default=True)
+@click.option("--ray-address", default=None)
+@pool_option
+@click.pass_context
+def all_cmd(ctx: click.Context, data_path: str, out_dir: str, label_limit: int | None, steps: int, cost_lambda: float,
+            ray_address: str | None, pool_path: str | None) -> None:
+    """Labels, allocator and decomposer into one router folder: OUT/{labels.jsonl, allocator/, decomposer/}."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ctx.invoke(labels_cmd, data_path=data_path, out_path=str(out / "labels.jsonl"), limit=label_limit,
+               ray_address=ray_address, max_tries=20, pool_path=pool_path)
+    ctx.invoke(allocator_cmd, labels_path=str(out / "labels.jsonl"), out_dir=str(out / "allocator"),
+               cost_lambda=cost_lambda, sft_epochs=300, grpo_iters=60, heldout=0.25, seed=0, pool_path=pool_path)
+    ctx.invoke(decomposer_cmd, data_path=data_path, out_dir=str(out / "decomposer"), base="smollm2-135m", steps=steps,
+               batch_size=8, lr=1e-3, limit=None, pool_path=pool_path)
+    click.echo(f"router: {out}  (use it with: subroute ask --router {out} ...)")

@@ -49,8 +49,8 @@ def target_text(ex: Example) -> str:
 @dataclass
 class DecomposerConfig:
     base: str = field(default="smollm2-135m", metadata={"help": "pool model to fine-tune (a llamacpp model)"})
-    rank: int = field(default=16, metadata={"help": "LoRA rank"})
-    alpha: float = field(default=32.0, metadata={"help": "LoRA alpha (scale = alpha / rank)"})
+    rank: int = field(default=8, metadata={"help": "LoRA rank"})
+    alpha: float = field(default=16.0, metadata={"help": "LoRA alpha (scale = alpha / rank)"})
     max_steps: int = field(default=200, metadata={"help": "optimizer steps"})
     batch_size: int = field(default=8, metadata={"help": "sequences per step"})
     lr: float = field(default=1e-3, metadata={"help": "learning rate"})
@@ -170,8 +170,9 @@ def export_gguf_lora(peft_model, base_gguf: Path, out: Path, *, alpha: float) ->
             raise SubrouteError(f"cannot map LoRA tensor {hf} to a tensor of {base_gguf.name}")
         a = state[key].detach().float().cpu().numpy()
         b = state[key.replace("lora_A", "lora_B")].detach().float().cpu().numpy()
-        writer.add_tensor(dest + ".lora_a", np.ascontiguousarray(a, dtype=np.float32))
-        writer.add_tensor(dest + ".lora_b", np.ascontiguousarray(b, dtype=np.float32))
+        # float16 halves the shipped file; llama.cpp applies F16 adapters to quantized bases
+        writer.add_tensor(dest + ".lora_a", np.ascontiguousarray(a, dtype=np.float16))
+        writer.add_tensor(dest + ".lora_b", np.ascontiguousarray(b, dtype=np.float16))
         n += 1
     if not n:
         raise SubrouteError("the model has no LoRA tensors to export")
