@@ -50,6 +50,17 @@ def test_random_is_seeded_and_uses_the_pool():
     assert picks == again and set(picks) == {"s", "m", "l"}
 
 
+def test_list_answers_are_not_rambling():
+    from subroute.allocate import step_confidence
+    from subroute.models.base import Completion, TokenLogprob, Usage
+
+    c = Completion("s", "Doupark Regatta, Nabund Expedition and Tudrazain Tournament", Usage(1, 1),
+                   tokens=[TokenLogprob("x", -0.01)])
+    assert step_confidence(c, 0.1) > 0.9
+    c.text = "Mirela Voss was born in Tarnholm in 1931."
+    assert step_confidence(c, 0.1) == 0.0
+
+
 def test_rambling_probe_counts_as_unsure():
     s = ScriptedModel("s", {}, default=("Mirela Voss was born in Tarnholm in 1931.", 0.99))
     m = ScriptedModel("m", {}, default=("Tarnholm", 0.9))

@@ -51,8 +51,12 @@ MAX_ANSWER_WORDS = 6
 
 
 def step_confidence(c: Completion, alpha: float, max_words: int = MAX_ANSWER_WORDS) -> float | None:
-    """The alpha-quantile token probability, 0 for an empty or a rambling answer."""
-    if not c.text.strip() or len(c.text.split()) > max_words:
+    """The alpha-quantile token probability, 0 for an empty or a rambling answer (a list
+    answer is fine as long as each item is short)."""
+    from subroute.scoring import parse_set
+
+    items = parse_set(c.text)
+    if not items or any(len(item.split()) > max_words for item in items):
         return 0.0
     return c.confidence(alpha)
 

@@ -94,6 +94,13 @@ def score_example(prediction: str, example) -> Score:
     return score_answer(prediction, example.answer, getattr(example, "aliases", None) or ())
 
 
+def score_step(prediction: str, step) -> Score:
+    """Score a step answer against a gold step (`answer`, `aliases`, optional `answer_set`)."""
+    if getattr(step, "answer_set", None):
+        return score_set(prediction, step.answer_set)
+    return score_answer(prediction, step.answer, getattr(step, "aliases", ()) or ())
+
+
 def hop_match(predictions: list[str], gold_steps) -> list[bool]:
-    """Per-hop exact match of step answers against gold steps (with their aliases)."""
-    return [score_answer(p, g.answer, getattr(g, "aliases", ()) or ()).correct for p, g in zip(predictions, gold_steps)]
+    """Per-hop match of step answers against gold steps (with aliases and answer sets)."""
+    return [score_step(p, g).correct for p, g in zip(predictions, gold_steps)]

@@ -142,8 +142,10 @@ def _decomposition(raw: Any) -> list[GoldStep]:
         bad = [d for d in deps if not 1 <= d < i]
         if bad:
             raise _LineError(f"{where}: 'depends_on' cites {bad[0]}, which is not an earlier step")
+        aset = s.get("answer_set")
         steps.append(GoldStep(q, _scalar(s["answer"], f"{where}: 'answer'"), kind, tuple(deps),
-                              tuple(_str_list(s.get("aliases") or [], f"{where}: 'aliases'"))))
+                              tuple(_str_list(s.get("aliases") or [], f"{where}: 'aliases'")),
+                              tuple(_str_list(aset, f"{where}: 'answer_set'")) if aset else None))
     return steps
 
 

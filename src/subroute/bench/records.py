@@ -24,6 +24,7 @@ class GoldStep:
     type: str = "recall"  # recall | synthesis
     depends_on: tuple[int, ...] = ()  # 1-based indices of earlier steps
     aliases: tuple[str, ...] = ()
+    answer_set: tuple[str, ...] | None = None  # when the step's answer is a set
 
 
 @dataclass

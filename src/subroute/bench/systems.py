@@ -34,7 +34,7 @@ from subroute.pool import Pool
 from subroute.prompts import answer_messages
 from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner, Trace
 from subroute.retrieve import BM25Retriever
-from subroute.scoring import score_example
+from subroute.scoring import hop_match, score_example, score_step
 
 COT_SYSTEM = (
     "Answer the question using the context. Think step by step in a few short sentences, "
@@ -120,13 +120,9 @@ class ReasonerSystem:
         hops = None
         if ex.decomposition and len(t.steps) == len(ex.decomposition):
             # per-hop match is defined when the steps line up with the gold hops one to one
-            hops = [score_example(s.answer, _hop_example(g)).correct for s, g in zip(t.steps, ex.decomposition)]
+            hops = hop_match([s.answer for s in t.steps], ex.decomposition)
         err = t.error or (None if t.answer else "no answer")
         return _result(self, ex, t.answer, _from_records(t.calls), error=err, hops=hops, trace_id=t.id), t
-
-
-def _hop_example(g) -> Example:
-    return Example("hop", g.question, g.answer, list(g.aliases))
 
 
 @dataclass
@@ -156,7 +152,7 @@ class OracleSystem:
                 except SubrouteError:
                     continue
                 last = c
-                if score_example(c.text, _hop_example(g)).correct:
+                if score_step(c.text, g).correct:
                     winner = c
                     break
             hops.append(winner is not None)

@@ -77,10 +77,10 @@ def gold_step_jobs(ex: Example, *, step_budget: int = 300) -> list[GoldStepJob]:
 
 def attempt(job: GoldStepJob, model: PoolModel, max_tokens: int = 48) -> tuple[Try, Completion]:
     from subroute.allocate import step_confidence
-    from subroute.scoring import score_answer
+    from subroute.scoring import score_step
 
     c = model.generate(job.messages, max_tokens=max_tokens)
-    ok = bool(score_answer(c.text, job.step.answer, list(job.step.aliases)).correct)
+    ok = bool(score_step(c.text, job.step).correct)
     # the confidence the allocators act on (0 for a rambling answer), so features match
     conf = step_confidence(c, 0.1)
     return Try(model.name, model.tier, ok, c.cost, conf, c.text, c.usage.input_tokens, c.usage.output_tokens), c
