@@ -22,6 +22,7 @@ then the chosen model; or a cascade up the tiers); every call is returned and ch
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
@@ -48,14 +49,13 @@ class Allocator(Protocol):
 
 
 MAX_ANSWER_WORDS = 6
+_ITEM_SPLIT = re.compile(r"\s*(?:,|;|\n|\band\b|&)\s*")
 
 
 def step_confidence(c: Completion, alpha: float, max_words: int = MAX_ANSWER_WORDS) -> float | None:
     """The alpha-quantile token probability, 0 for an empty or a rambling answer (a list
     answer is fine as long as each item is short)."""
-    from subroute.scoring import parse_set
-
-    items = parse_set(c.text)
+    items = [x for x in _ITEM_SPLIT.split(c.text.strip()) if x.strip()]
     if not items or any(len(item.split()) > max_words for item in items):
         return 0.0
     return c.confidence(alpha)
