@@ -35,12 +35,13 @@ def main() -> None:
 def _register() -> None:
     # Each subcommand lives in its own module and is imported lazily-cheap (no heavy deps
     # at import: llama.cpp, torch, datasets are imported inside the commands that use them).
-    from subroute.cli import ask, bench, demo, models, serve, train
+    from subroute.cli import ask, bench, demo, gen, models, serve, train
 
     main.add_command(models.models)
     main.add_command(ask.ask)
     main.add_command(bench.bench)
     main.add_command(demo.demo)
+    main.add_command(gen.gen)
     main.add_command(serve.serve)
     main.add_command(train.train)
 

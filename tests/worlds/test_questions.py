@@ -1,0 +1,94 @@
+import re
+from collections import Counter
+
+import pytest
+
+from subroute.errors import ConfigError
+from subroute.scoring import score_answer, score_example
+from subroute.worlds import (KINDS, Corpus, QuestionConfig, WorldConfig, build_world, check_question,
+                             generate_questions, infer_shape, resolve)
+
+
+def test_every_kind_and_shape_is_generated(questions):
+    assert {q.kind for q in questions} == set(KINDS)
+    assert {q.shape for q in questions} == {"chain", "parallel-then-join", "fan-in"}
+    assert {q.hops for q in questions} == {1, 2, 3, 4, 5}
+
+
+def test_generated_questions_pass_all_checks(world, corpus, questions):
+    for q in questions:
+        assert check_question(q, world, corpus) == [], q.question
+        assert q.hops == sum(s.type == "recall" for s in q.decomposition)
+        assert q.shape == infer_shape(q.decomposition)
+        assert q.question.endswith("?") and "{" not in q.question and "#" not in q.question
+        for i, s in enumerate(q.decomposition, 1):
+            cited = {int(k) for k in re.findall(r"#(\d+)", s.question)}
+            assert cited == set(s.depends_on) and all(k < i for k in cited)
+            assert s.type in ("recall", "synthesis")
+            assert bool(s.fact_ids) == (s.type == "recall")
+
+
+def test_questions_are_deterministic(world):
+    cfg = QuestionConfig(n=30, max_hops=4)
+    a = generate_questions(world, cfg, corpus=Corpus(world))
+    b = generate_questions(world, cfg, corpus=Corpus(world))
+    assert [q.to_dict() for q in a] == [q.to_dict() for q in b]
+    c = generate_questions(world, QuestionConfig(n=30, max_hops=4, seed=99), corpus=Corpus(world))
+    assert [q.question for q in c] != [q.question for q in a]
+
+
+def test_answers_come_from_the_resolver_and_score_as_correct(world, questions):
+    for q in questions:
+        results = resolve(world, [s.op for s in q.decomposition])
+        last = sorted(world.name(v) for v in results[-1].values)
+        assert (q.answer_set or [q.answer]) == last
+        assert score_answer(q.answer, q.answer, q.aliases).em
+        assert score_example(q.answer, q).correct
+
+
+def test_hop_range_and_kind_mix_are_obeyed(world, corpus):
+    qs = generate_questions(world, QuestionConfig(n=25, min_hops=2, max_hops=3,
+                                                  kinds={"compositional": 1.0}), corpus=corpus)
+    assert {q.kind for q in qs} == {"compositional"} and {q.hops for q in qs} <= {2, 3}
+    fan = generate_questions(world, QuestionConfig(n=10, min_hops=4, max_hops=6,
+                                                   shapes={"fan-in": 1.0}), corpus=corpus)
+    assert {q.shape for q in fan} == {"fan-in"}
+
+
+def test_context_has_support_distractors_and_fits_budget(world, corpus, questions):
+    from subroute.worlds import approx_tokens
+    for q in questions[:40]:
+        assert set(q.supporting_doc_ids) <= set(q.context_doc_ids)
+        assert len(q.context_doc_ids) > len(q.supporting_doc_ids)
+        assert approx_tokens(q.context) <= 3000
+    tight = generate_questions(world, QuestionConfig(n=10, n_distractors=50, token_budget=700), corpus=corpus)
+    assert all(q.n_context_tokens <= 700 for q in tight)
+
+
+@pytest.mark.parametrize("cfg, needle", [
+    (QuestionConfig(min_hops=1, max_hops=12), "max hops 12"),
+    (QuestionConfig(min_hops=3, max_hops=2), "hop range"),
+    (QuestionConfig(kinds={"riddle": 1.0}), "unknown"),
+    (QuestionConfig(kinds={"arithmetic": 1.0}, shapes={"chain": 1.0}), "no kind"),
+    (QuestionConfig(n=5, token_budget=10), "--budget"),
+])
+def test_bad_question_knobs_are_refused(world, corpus, cfg, needle):
+    with pytest.raises(ConfigError, match=re.escape(needle)):
+        generate_questions(world, cfg, corpus=corpus)
+
+
+def test_impossible_worlds_stop_instead_of_looping():
+    tiny = build_world(WorldConfig(seed=1, n_people=3, p_married=0, p_parents=0, p_mentor=0,
+                                   p_employed=0, friends_mean=0, p_acquired=0))
+    with pytest.raises(ConfigError, match="generated only"):
+        generate_questions(tiny, QuestionConfig(n=5, min_hops=7, max_hops=8, kinds={"compositional": 1.0}))
+
+
+def test_style_split_keeps_held_out_styles_apart(world, corpus):
+    qs = generate_questions(world, QuestionConfig(n=40, held_out_styles=("forum",), test_fraction=0.5),
+                            corpus=corpus)
+    counts = Counter(q.split for q in qs)
+    assert counts["test"] > 0 and counts["train"] > 0
+    for q in qs:
+        styles = {d.split("/")[1] for d in q.context_doc_ids}
+        assert styles == {"forum"} if q.split == "test" else "forum" not in styles
