@@ -209,13 +209,24 @@ class TrainedDecomposer:
         self.max_steps = max_steps
         self.max_tokens = max_tokens
         self.name = f"trained:{p.name}"
+        from subroute.models.catalog import hash_file
+
+        self._identity = {**self.base.identity(), "adapter": hash_file(p / "adapter.gguf")}
 
     def decompose(self, question: str, example: Example | None = None) -> Decomposition:
         from subroute.models.base import GenerateParams
 
-        t0 = time.perf_counter()
-        c = self.model.generate(prompt_messages(question), GenerateParams(max_tokens=self.max_tokens, logprobs=False))
-        c.latency_s = time.perf_counter() - t0
+        msgs = prompt_messages(question)
+        params = GenerateParams(max_tokens=self.max_tokens, logprobs=False)
+        cache = self.base.cache  # the pool's call cache, when the caller turned it on
+        key = cache.key(self._identity, msgs, params) if cache is not None else None
+        c = cache.get(key) if cache is not None else None
+        if c is None:
+            t0 = time.perf_counter()
+            c = self.model.generate(msgs, params)
+            c.latency_s = time.perf_counter() - t0
+            if cache is not None:
+                cache.put(key, c)
         c.model = self.base.name
         c.cost = self.base.cost(c.usage.input_tokens, c.usage.output_tokens)
         try:
