@@ -6,9 +6,9 @@ find the answer by spotting the only familiar name; the other half is drawn at r
 
 Token counting is pluggable (`TokenCounter = Callable[[str], int]`). The default,
 `approx_tokens`, counts words and punctuation marks with a regex: no tokenizer download,
-deterministic, and within about 25% of a BPE tokenizer on English prose (it undercounts
-invented names, which BPE splits into several pieces). Pass a real tokenizer's counter when
-a model's exact window matters.
+deterministic, and a rough stand-in only: it is not calibrated against any tokenizer, and it
+undercounts invented names, which BPE splits into several pieces. Pass a real tokenizer's
+counter when a model's exact window matters.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ _FORWARD = [
     _r("capital", "country", "city", True, inverse="capital_of",
        questions=("What is the capital of {s}?",), phrase="the capital of {s}"),
     _r("length_km", "river", "number", True,
-       questions=("How long is {s} in kilometres?",)),
+       questions=("What is the length in kilometres of {s}?",)),
     _r("founder", "org", "person", True, inverse="founded",
        questions=("Who founded {s}?",), phrase="the founder of {s}"),
     _r("founded_year", "org", "year", True,
