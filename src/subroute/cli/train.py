@@ -106,16 +106,17 @@ def allocator_cmd(labels_path: str, out_dir: str, cost_lambda: float, sft_epochs
 @click.option("--steps", type=click.IntRange(1), default=120, show_default=True, help="Optimizer steps.")
 @click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--max-length", type=click.IntRange(32), default=192, show_default=True, help="Tokens per training sequence.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="First N examples.")
 @pool_option
-def decomposer_cmd(data_path: str, out_dir: str, base: str, steps: int, batch_size: int, lr: float,
+def decomposer_cmd(data_path: str, out_dir: str, base: str, steps: int, batch_size: int, lr: float, max_length: int,
                    limit: int | None, pool_path: str | None) -> None:
     """LoRA SFT of a small pool model on gold decompositions; exports a llama.cpp adapter."""
     from subroute.train.decomposer import DecomposerConfig, train_sft
     from subroute.train.plots import plot_history
 
     pool = load_pool(pool_path)
-    cfg = DecomposerConfig(base=base, max_steps=steps, batch_size=batch_size, lr=lr)
+    cfg = DecomposerConfig(base=base, max_steps=steps, batch_size=batch_size, lr=lr, max_length=max_length)
     art = train_sft(pool, _examples(data_path)[:limit], out_dir, cfg)
     history = json.loads((Path(art) / "manifest.json").read_text())["history"]
     plot_history(history, Path(art) / "curves.png", title=f"decomposer LoRA SFT ({base})")
@@ -141,5 +142,5 @@ def all_cmd(ctx: click.Context, data_path: str, out_dir: str, label_limit: int |
     ctx.invoke(allocator_cmd, labels_path=str(out / "labels.jsonl"), out_dir=str(out / "allocator"),
                cost_lambda=cost_lambda, sft_epochs=300, grpo_iters=60, heldout=0.25, seed=0, pool_path=pool_path)
     ctx.invoke(decomposer_cmd, data_path=data_path, out_dir=str(out / "decomposer"), base="smollm2-135m", steps=steps,
-               batch_size=8, lr=1e-3, limit=None, pool_path=pool_path)
+               batch_size=8, lr=1e-3, max_length=192, limit=None, pool_path=pool_path)
     click.echo(f"router: {out}  (use it with: subroute ask --router {out} ...)")
