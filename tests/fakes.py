@@ -38,7 +38,8 @@ class ScriptedModel:
         return Completion(self.name, text, Usage(n_in, len(text.split())), tokens=toks)
 
 
-def make_pool(models: dict[str, tuple[str, float, ScriptedModel]], tag: str | None = None) -> Pool:
+def make_pool(models: dict[str, tuple[str, float, ScriptedModel]], tag: str | None = None,
+              probe: str | None = None) -> Pool:
     """models: name -> (tier, price per million tokens, scripted backend); `tag` names the
     fake endpoint (a fresh one by default, so pools do not share backends)."""
     tag = tag or uuid.uuid4().hex
@@ -47,7 +48,10 @@ def make_pool(models: dict[str, tuple[str, float, ScriptedModel]], tag: str | No
          "price_in": price, "price_out": price}
         for n, (tier, price, _) in models.items()
     ]
-    pool = Pool.from_dict({"pool": {"tiers": ["small", "medium", "large"]}, "models": specs})
+    settings: dict = {"tiers": ["small", "medium", "large"]}
+    if probe:
+        settings["probe"] = probe
+    pool = Pool.from_dict({"pool": settings, "models": specs})
     for n, (_, _, fake) in models.items():
         pool_module._BACKENDS[pool[n]._key()] = fake
     return pool

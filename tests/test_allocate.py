@@ -1,15 +1,18 @@
 import pytest
 
+from subroute.errors import ConfigError, SubrouteError
+from subroute.pool import Pool
 from subroute.allocate import CascadeAllocator, ConfidenceAllocator, RandomAllocator
 from subroute.decompose import Subtask
 from tests.fakes import ScriptedModel, make_pool
 
 
-def _pool(small_prob: float, medium_prob: float = 0.9):
+def _pool(small_prob: float, medium_prob: float = 0.9, probe: str | None = None):
     s = ScriptedModel("s", {}, default=("A", small_prob))
     m = ScriptedModel("m", {}, default=("B", medium_prob))
     l_ = ScriptedModel("l", {}, default=("C", 0.99))
-    return make_pool({"s": ("small", 0.1, s), "m": ("medium", 1.0, m), "l": ("large", 10.0, l_)}), (s, m, l_)
+    return make_pool({"s": ("small", 0.1, s), "m": ("medium", 1.0, m), "l": ("large", 10.0, l_)},
+                     probe=probe), (s, m, l_)
 
 
 def solve_with(pool):
@@ -70,3 +73,30 @@ def test_rambling_probe_counts_as_unsure():
     assert a.confidence == 0.0 and a.model.name == "l"
     a = CascadeAllocator(0.7).run(Subtask(1, "q"), solve_with(pool), pool)
     assert a.model.name == "m" and a.completion.text == "Tarnholm"
+
+
+@pytest.mark.parametrize("medium_prob, expect_model, roles", [(0.9, "m", ["step"]), (0.4, "l", ["probe", "step"])])
+def test_confidence_rule_probes_with_the_pools_probe_model(medium_prob, expect_model, roles):
+    pool, (s, m, l_) = _pool(0.99, medium_prob, probe="m")
+    a = ConfidenceAllocator((0.8, 0.5)).run(Subtask(1, "q"), solve_with(pool), pool)
+    assert a.model.name == expect_model and [r for r, _ in a.calls] == roles
+    assert a.calls[0][1].model == "m"  # the small model is never asked, however sure it would be
+    assert a.confidence == pytest.approx(medium_prob)
+
+
+def test_cascade_starts_at_the_probe_or_at_start():
+    pool, _ = _pool(0.99, 0.3, probe="m")
+    a = CascadeAllocator(0.5).run(Subtask(1, "q"), solve_with(pool), pool)
+    assert [c.model for _, c in a.calls] == ["m", "l"]
+    pool, _ = _pool(0.3, 0.9)
+    a = CascadeAllocator(0.5, start="medium").run(Subtask(1, "q"), solve_with(pool), pool)
+    assert [c.model for _, c in a.calls] == ["m"]
+    with pytest.raises(SubrouteError, match="neither a model nor a tier"):
+        CascadeAllocator(0.5, start="huge").run(Subtask(1, "q"), solve_with(pool), pool)
+
+
+def test_probe_must_name_a_model_of_the_pool():
+    with pytest.raises(ConfigError, match=r"\[pool\] probe 'nope' is not a model"):
+        Pool.from_dict({"pool": {"probe": "nope"}, "models": [
+            {"name": "a", "backend": "openai", "base_url": "http://x/v1", "model": "a", "tier": "small",
+             "price_in": 1, "price_out": 1}]})

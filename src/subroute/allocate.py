@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from subroute.decompose import Subtask
+from subroute.errors import SubrouteError
 from subroute.models.base import Completion
 from subroute.pool import Pool, PoolModel
 
@@ -69,6 +70,13 @@ def cheapest_per_tier(pool: Pool) -> list[PoolModel]:
     return list(out.values())
 
 
+def routing_ladder(pool: Pool) -> list[PoolModel]:
+    """The rungs a confidence rule or cascade climbs: the pool's probe model, then the
+    cheapest model of each dearer tier."""
+    probe = pool.probe_model
+    return [probe] + [m for m in cheapest_per_tier(pool) if m.tier_rank > probe.tier_rank]
+
+
 class FixedAllocator:
     def __init__(self, model: str) -> None:
         self.model = model
@@ -92,7 +100,9 @@ class RandomAllocator:
 
 
 class ConfidenceAllocator:
-    """Probe with the cheapest model; its alpha-quantile token probability picks the tier."""
+    """Probe with the pool's probe model (the cheapest unless `[pool] probe` names another);
+    its alpha-quantile token probability picks the tier, from the probe's tier up: at or
+    above the first threshold the probe's own answer stands."""
 
     def __init__(self, thresholds: tuple[float, ...] = (0.8, 0.5), alpha: float = 0.1) -> None:
         if list(thresholds) != sorted(thresholds, reverse=True):
@@ -110,7 +120,10 @@ class ConfidenceAllocator:
         return n_tiers - 1
 
     def run(self, subtask: Subtask, solve: Solve, pool: Pool) -> Allocation:
-        ladder = cheapest_per_tier(pool)
+        ladder = routing_ladder(pool)
+        if len(ladder) == 1:
+            c = solve(ladder[0])
+            return Allocation(c, ladder[0], [("step", c)], step_confidence(c, self.alpha))
         probe = solve(ladder[0])
         conf = step_confidence(probe, self.alpha)
         i = self.tier_index(conf, len(ladder))
@@ -123,15 +136,28 @@ class ConfidenceAllocator:
 
 
 class CascadeAllocator:
-    """Cheapest first; escalate while the answer's confidence is below the threshold."""
+    """From the pool's probe model up (the cheapest unless `[pool] probe` names another),
+    escalate while the answer's confidence is below the threshold; `start` (a tier or
+    model name) starts the climb at that tier instead."""
 
-    def __init__(self, threshold: float = 0.7, alpha: float = 0.1) -> None:
+    def __init__(self, threshold: float = 0.7, alpha: float = 0.1, start: str | None = None) -> None:
         self.threshold = threshold
         self.alpha = alpha
-        self.name = f"cascade@{threshold:g}"
+        self.start = start
+        self.name = f"cascade@{threshold:g}" + (f">{start}" if start else "")
 
     def run(self, subtask: Subtask, solve: Solve, pool: Pool) -> Allocation:
-        ladder = cheapest_per_tier(pool)
+        ladder = routing_ladder(pool)
+        if self.start:
+            ladder = cheapest_per_tier(pool)
+            if self.start in pool.names:
+                rank = pool[self.start].tier_rank
+            elif self.start in pool.tiers:
+                rank = next(m.tier_rank for m in pool.models if m.tier == self.start)
+            else:
+                raise SubrouteError(f"cascade start '{self.start}' is neither a model nor a tier of the pool "
+                                    f"(models: {', '.join(pool.names)}; tiers: {', '.join(pool.tiers)})")
+            ladder = [m for m in ladder if m.tier_rank >= rank]
         calls: list[tuple[str, Completion]] = []
         for k, m in enumerate(ladder):
             c = solve(m)

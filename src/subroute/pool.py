@@ -89,6 +89,10 @@ class PoolSettings(BaseModel):
     local_price_per_billion_params: float | None = Field(
         None, ge=0, description="USD per million tokens per billion parameters, for models without prices."
     )
+    probe: str | None = Field(
+        None, description="Model whose token confidence routes each step (R2-Reasoner's small model); default: "
+                          "the cheapest. Routing ladders start at its tier."
+    )
 
 
 class PoolFile(BaseModel):
@@ -261,6 +265,11 @@ class Pool:
                 f"the pool ({', '.join(self._models)})"
             )
 
+        if settings.probe and settings.probe not in self._models:
+            raise ConfigError(
+                f"pool file {source}: [pool] probe '{settings.probe}' is not a model of the pool ({', '.join(self._models)})"
+            )
+
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Pool":
         """Read a pool file; with no path, the default local pool shipped in the package."""
@@ -332,6 +341,11 @@ class Pool:
         if self.settings.default_model:
             return self[self.settings.default_model]
         return self.models[-1]
+
+    @property
+    def probe_model(self) -> PoolModel:
+        """The model whose confidence routes steps: `[pool] probe`, else the cheapest."""
+        return self[self.settings.probe] if self.settings.probe else self.models[0]
 
     @property
     def tiers(self) -> list[str]:

@@ -21,7 +21,7 @@ from subroute.allocate import Allocator, ConfidenceAllocator
 from subroute.bench.records import Example
 from subroute.decompose import Decomposer, PromptedDecomposer
 from subroute.errors import SubrouteError
-from subroute.execute import CallRecord, Executor, StepRecord
+from subroute.execute import DEFAULT_STEP_BUDGET, CallRecord, Executor, StepRecord
 from subroute.pool import Pool
 from subroute.prompts import check_question
 from subroute.retrieve import BM25Retriever
@@ -29,7 +29,7 @@ from subroute.retrieve import BM25Retriever
 TRACE_VERSION = 1
 # The prompted router's default: steps whose small-model confidence (alpha=0.1 quantile of
 # token probabilities) is at least this stay small; at least half of it go to the medium tier.
-DEFAULT_THRESHOLD = 0.4
+DEFAULT_THRESHOLD = 0.5
 
 
 @dataclass
@@ -80,7 +80,7 @@ def shipped_router_dir() -> Path | None:
 
 class Reasoner:
     def __init__(self, pool: Pool, decomposer: Decomposer, allocator: Allocator, *, name: str = "router",
-                 step_budget: int = 300, integrate: str = "last", max_tokens: int = 48) -> None:
+                 step_budget: int = DEFAULT_STEP_BUDGET, integrate: str = "last", max_tokens: int = 48) -> None:
         self.pool = pool
         self.decomposer = decomposer
         self.executor = Executor(pool, allocator, step_budget=step_budget, max_tokens=max_tokens)

@@ -41,6 +41,17 @@ def test_tiny_sft_exports_an_adapter_llama_cpp_runs(tmp_path, default_pool):
     # the first words agree (quantized base in llama.cpp vs float base in torch may drift later)
     assert ours.split()[:4] == ref.strip().split()[:4]
 
+    # GRPO from the SFT artifact, the allocator frozen: one step, two samples of one question
+    from subroute.allocate import FixedAllocator
+    from subroute.train.decomposer import DecomposerGRPOConfig, train_grpo
+
+    g = train_grpo(default_pool, exs[:1], art, tmp_path / "grpo", FixedAllocator("smollm2-135m"),
+                   DecomposerGRPOConfig(steps=1, group_size=2, questions_per_step=1, max_completion_length=24))
+    manifest = __import__("json").loads((g / "manifest.json").read_text())
+    grpo = [h for h in manifest["history"] if h["phase"] == "grpo"]
+    assert len(grpo) == 1 and 0 <= grpo[0]["accuracy"] <= 1 and manifest["grpo"]["config"]["steps"] == 1
+    assert TrainedDecomposer(default_pool, g).decompose(q).calls
+
 
 def test_artifact_for_another_pool_is_refused(tmp_path):
     from subroute import Pool, SubrouteError

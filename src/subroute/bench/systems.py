@@ -28,7 +28,7 @@ from subroute.allocate import Allocator, CascadeAllocator, ConfidenceAllocator, 
 from subroute.bench.records import Call, Example, Result
 from subroute.decompose import GoldDecomposer, PromptedDecomposer, SingleStepDecomposer
 from subroute.errors import SubrouteError
-from subroute.execute import CallRecord, is_synthesis, step_messages, substitute
+from subroute.execute import DEFAULT_STEP_BUDGET, CallRecord, is_synthesis, step_messages, substitute
 from subroute.models.base import Completion
 from subroute.pool import Pool
 from subroute.prompts import answer_messages
@@ -128,7 +128,7 @@ class ReasonerSystem:
 @dataclass
 class OracleSystem:
     pool: Pool
-    step_budget: int = 300
+    step_budget: int = DEFAULT_STEP_BUDGET
     name: str = "oracle"
     family: str = "oracle"
     param: float | None = None
@@ -173,11 +173,13 @@ def router(pool: Pool, threshold: float, *, decomposer, name: str | None = None,
 
 def standard_systems(pool: Pool, examples: list[Example], *, thresholds: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8),
                      default_threshold: float = DEFAULT_THRESHOLD, cot: bool = True, seed: int = 0,
-                     router_dir: str | None = None) -> list[System]:
-    """Every single model direct, CoT on the largest, random, whole-question routing and
+                     router_dir: str | None = None, extended: bool = True) -> list[System]:
+    """Every single model direct, CoT on the largest, whole-question routing and
     cascade sweeps; the router as users get it (`router`: trained when shipped for the
-    pool), its threshold sweep with the same decomposer, the prompted router, the router
-    without retrieval, and gold-based systems when the data has decompositions."""
+    pool), its threshold sweep with the same decomposer, and the oracle when the data has
+    gold decompositions. `extended` (what `bench` runs; `demo` leaves it out to finish in
+    minutes on a CPU) adds random allocation, the prompted router, the per-step cascade
+    sweep, the router without retrieval and the router on gold decompositions."""
     systems: list[System] = [DirectSystem(pool, m.name) for m in pool]
     if cot:
         systems.append(DirectSystem(pool, pool.models[-1].name, cot=True))
@@ -185,22 +187,27 @@ def standard_systems(pool: Pool, examples: list[Example], *, thresholds: tuple[f
     dec = default.decomposer
     prompted = PromptedDecomposer(pool)
     single = SingleStepDecomposer()
-    systems.append(ReasonerSystem(Reasoner(pool, dec, RandomAllocator(seed), name="random"), "random", "random"))
+    if extended:
+        systems.append(ReasonerSystem(Reasoner(pool, dec, RandomAllocator(seed), name="random"), "random", "random"))
     for t in thresholds:
         systems.append(ReasonerSystem(Reasoner(pool, single, ConfidenceAllocator((t, t / 2)), name=f"whole@{t:g}",
                                                step_budget=100_000), f"whole@{t:g}", "whole", t))
         systems.append(ReasonerSystem(Reasoner(pool, single, CascadeAllocator(t), name=f"cascade@{t:g}",
                                                step_budget=100_000), f"cascade@{t:g}", "cascade", t))
         systems.append(router(pool, t, decomposer=dec))
-        rc = Reasoner(pool, dec, CascadeAllocator(t), name=f"router-cascade@{t:g}")
-        systems.append(ReasonerSystem(rc, rc.name, "router-cascade", t))
+        if extended:
+            rc = Reasoner(pool, dec, CascadeAllocator(t), name=f"router-cascade@{t:g}")
+            systems.append(ReasonerSystem(rc, rc.name, "router-cascade", t))
     systems.append(ReasonerSystem(default, "router", "router-default"))
-    if dec is not prompted and not isinstance(dec, PromptedDecomposer):
-        systems.append(router(pool, default_threshold, decomposer=prompted, name="router-prompted", family="router-prompted"))
-    full = Reasoner(pool, dec, default.executor.allocator, name="router-fullctx", step_budget=100_000)
-    systems.append(ReasonerSystem(full, full.name, "router-fullctx"))
+    if extended:
+        if not isinstance(dec, PromptedDecomposer):
+            systems.append(router(pool, default_threshold, decomposer=prompted, name="router-prompted",
+                                  family="router-prompted"))
+        full = Reasoner(pool, dec, default.executor.allocator, name="router-fullctx", step_budget=100_000)
+        systems.append(ReasonerSystem(full, full.name, "router-fullctx"))
     if any(e.decomposition for e in examples):
-        gold = Reasoner(pool, GoldDecomposer(), default.executor.allocator, name="router-gold")
-        systems.append(ReasonerSystem(gold, gold.name, "router-gold"))
+        if extended:
+            gold = Reasoner(pool, GoldDecomposer(), default.executor.allocator, name="router-gold")
+            systems.append(ReasonerSystem(gold, gold.name, "router-gold"))
         systems.append(OracleSystem(pool))
     return systems

@@ -13,7 +13,8 @@ from subroute.errors import SubrouteError
 
 
 def run_and_report(pool, examples, out: Path, *, title: str, thresholds: tuple[float, ...], cot: bool,
-                   workers: int, cache: bool, config: dict, notes: list[str] | None = None) -> list[dict]:
+                   workers: int, cache: bool, config: dict, notes: list[str] | None = None,
+                   extended: bool = True) -> list[dict]:
     """The benchmark as `bench` and `demo` run it: systems, results, traces, report."""
     from subroute.bench.metrics import summarize
     from subroute.bench.report import format_table, write_report
@@ -24,7 +25,7 @@ def run_and_report(pool, examples, out: Path, *, title: str, thresholds: tuple[f
     out.mkdir(parents=True, exist_ok=True)
     cc = CallCache() if cache else None
     pool.use_cache(cc)
-    systems = standard_systems(pool, examples, thresholds=thresholds, cot=cot)
+    systems = standard_systems(pool, examples, thresholds=thresholds, cot=cot, extended=extended)
     t0 = time.perf_counter()
     results = run_systems(systems, examples, workers=workers, traces_path=out / "traces.jsonl")
     wall = time.perf_counter() - t0

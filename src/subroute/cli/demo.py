@@ -20,26 +20,27 @@ from subroute.cli.common import load_pool, pool_option
 @click.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="subroute-demo", show_default=True,
               help="Folder for the dataset, report, plots and traces.")
-@click.option("--n", "n", type=click.IntRange(4, 1000), default=30, show_default=True, help="Questions.")
+@click.option("--n", "n", type=click.IntRange(4, 1000), default=24, show_default=True, help="Questions.")
 @click.option("--seed", type=int, default=7, show_default=True, help="World and question seed.")
-@click.option("--thresholds", default="0.3,0.5,0.7", show_default=True, help="Router/cascade sweep points.")
+@click.option("--hops", default="2-4", show_default=True, help="Hops per question (a range like 2-4).")
+@click.option("--thresholds", default="0.2,0.5,0.8", show_default=True, help="Router/cascade sweep points.")
 @click.option("--cot/--no-cot", default=False, show_default=True, help="Add chain of thought on the largest model (slow on CPU).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
 @pool_option
-def demo(out_dir: str, n: int, seed: int, thresholds: str, cot: bool, workers: int, pool_path: str | None) -> None:
+def demo(out_dir: str, n: int, seed: int, hops: str, thresholds: str, cot: bool, workers: int, pool_path: str | None) -> None:
     """Generate fictional multi-hop questions and compare the router with every baseline."""
     from subroute.bench.datasets import load_jsonl
     from subroute.cli import main
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = out / f"decompbench-seed{seed}-n{n}.jsonl"
+    data = out / f"decompbench-seed{seed}-n{n}-hops{hops}.jsonl"
     pool = load_pool(pool_path)
     if not data.is_file():
         click.echo(f"generating {n} questions (world seed {seed}) -> {data}")
-        main.main(["gen", "--seed", str(seed), "--n", str(n), "--out", str(data)], standalone_mode=False)
+        main.main(["gen", "--seed", str(seed), "--n", str(n), "--hops", hops, "--out", str(data)], standalone_mode=False)
     examples = load_jsonl(data)
     click.echo(f"running the benchmark on {len(examples)} questions with the pool {pool.source} ({', '.join(pool.names)})")
     run_and_report(pool, examples, out, title="subroute demo: DecompBench on the default pool",
                    thresholds=parse_thresholds(thresholds), cot=cot, workers=workers, cache=True,
-                   config={"data": str(data), "seed": seed, "n": n, "command": "subroute demo"})
+                   config={"data": str(data), "seed": seed, "n": n, "command": "subroute demo"}, extended=False)

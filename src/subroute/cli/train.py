@@ -67,29 +67,42 @@ def split_by_seed(labs, heldout_frac: float, seed: int = 0):
 @click.option("--grpo-iters", type=click.IntRange(0), default=60, show_default=True)
 @click.option("--heldout", type=click.FloatRange(0, 0.9), default=0.25, show_default=True, help="Share of worlds held out.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--data", "data_path", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="The DecompBench JSONL the labels came from: (step, model) pairs the search never tried are run "
+                   "once (cached), so rewards are exact; without it they count as wrong.")
+@click.option("--dropout", type=click.FloatRange(0, 0.9), default=0.0, show_default=True)
+@click.option("--weight-decay", type=click.FloatRange(0), default=1e-4, show_default=True)
 @pool_option
 def allocator_cmd(labels_path: str, out_dir: str, cost_lambda: float, sft_epochs: int, grpo_iters: int,
-                  heldout: float, seed: int, pool_path: str | None) -> None:
+                  heldout: float, seed: int, data_path: str | None, dropout: float, weight_decay: float,
+                  pool_path: str | None) -> None:
     """SFT the allocator on labels, then GRPO; write the artifact, curves and metrics."""
     from subroute.cache import CallCache
-    from subroute.train.allocator import (Outcomes, TrainConfig, evaluate, questions_from_labels, save_allocator,
-                                          train_grpo, train_sft)
+    from subroute.train.allocator import (Outcomes, TrainConfig, complete_outcomes, evaluate, evaluate_rules,
+                                          questions_from_labels, resolver, save_allocator, train_grpo, train_sft)
     from subroute.train.labels import read_labels
     from subroute.train.plots import plot_history
 
     pool = load_pool(pool_path).use_cache(CallCache())
     labs = read_labels(labels_path)
     tr, te = split_by_seed(labs, heldout, seed)
-    cfg = TrainConfig(sft_epochs=sft_epochs, grpo_iters=grpo_iters, cost_lambda=cost_lambda, seed=seed)
+    cfg = TrainConfig(sft_epochs=sft_epochs, grpo_iters=grpo_iters, cost_lambda=cost_lambda, seed=seed,
+                      dropout=dropout, weight_decay=weight_decay)
     qs_tr = questions_from_labels(tr)
     qs_te = questions_from_labels(te) if te else []
-    outcomes = Outcomes(pool)
+    outcomes = Outcomes(pool, resolver(pool, _examples(data_path)) if data_path else None)
+    if data_path:
+        ran = complete_outcomes(qs_tr + qs_te, pool, outcomes)
+        click.echo(f"ran {ran} untried (step, model) pairs; every outcome is now known")
     history: list[dict] = []
     net = train_sft(qs_tr, pool, cfg, log=history.append)
     after_sft = {"train": evaluate(net, qs_tr, pool, outcomes), "heldout": evaluate(net, qs_te, pool, outcomes) if qs_te else None}
     net = train_grpo(net, qs_tr, pool, outcomes, cfg, log=history.append)
     after = {"train": evaluate(net, qs_tr, pool, outcomes), "heldout": evaluate(net, qs_te, pool, outcomes) if qs_te else None}
-    metrics = {"after_sft": after_sft, "after_grpo": after}
+    metrics = {"after_sft": after_sft, "after_grpo": after,
+               "baselines": {"train": evaluate_rules(qs_tr, pool, outcomes),
+                             "heldout": evaluate_rules(qs_te, pool, outcomes) if qs_te else None},
+               "exact_outcomes": bool(data_path)}
     art = save_allocator(out_dir, net, pool, cfg, metrics=metrics,
                          data={"labels": str(labels_path), "train_questions": len(qs_tr), "heldout_questions": len(qs_te),
                                "world_seeds": sorted({str(lab.world_seed) for lab in labs})})
@@ -120,6 +133,41 @@ def decomposer_cmd(data_path: str, out_dir: str, base: str, steps: int, batch_si
     art = train_sft(pool, _examples(data_path)[:limit], out_dir, cfg)
     history = json.loads((Path(art) / "manifest.json").read_text())["history"]
     plot_history(history, Path(art) / "curves.png", title=f"decomposer LoRA SFT ({base})")
+    click.echo(f"decomposer: {art}  adapter: {Path(art) / 'adapter.gguf'}  curves: {Path(art) / 'curves.png'}")
+
+
+@train.command("grpo")
+@click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False), help="Training DecompBench JSONL.")
+@click.option("--from", "sft_dir", required=True, type=click.Path(file_okay=False, exists=True),
+              help="Decomposer folder written by `subroute train decomposer` (with peft/).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--router", "router", default=None,
+              help="Frozen allocator: a router folder with allocator/, else the confidence rule.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Confidence-rule threshold (frozen allocator).")
+@click.option("--steps", type=click.IntRange(1), default=20, show_default=True, help="GRPO optimizer steps.")
+@click.option("--group-size", type=click.IntRange(2), default=4, show_default=True, help="G: samples per question.")
+@click.option("--questions-per-step", type=click.IntRange(1), default=2, show_default=True)
+@click.option("--lr", type=float, default=1e-4, show_default=True)
+@click.option("--cost-lambda", type=float, default=0.0, show_default=True,
+              help="Reward = correct - lambda * cost / (largest model on the whole context).")
+@click.option("--limit", type=click.IntRange(1), default=None, help="First N examples.")
+@pool_option
+def grpo_cmd(data_path: str, sft_dir: str, out_dir: str, router: str | None, threshold: float | None, steps: int,
+             group_size: int, questions_per_step: int, lr: float, cost_lambda: float, limit: int | None,
+             pool_path: str | None) -> None:
+    """GRPO of the decomposer on the final-answer reward, the allocator frozen (seeds/001)."""
+    from subroute.cache import CallCache
+    from subroute.reasoner import Reasoner
+    from subroute.train.decomposer import DecomposerGRPOConfig, train_grpo
+    from subroute.train.plots import plot_history
+
+    pool = load_pool(pool_path).use_cache(CallCache())
+    allocator = Reasoner.default(pool, threshold=threshold, router=router or "prompted").executor.allocator
+    cfg = DecomposerGRPOConfig(steps=steps, group_size=group_size, questions_per_step=questions_per_step, lr=lr,
+                               cost_lambda=cost_lambda)
+    art = train_grpo(pool, _examples(data_path)[:limit], sft_dir, out_dir, allocator, cfg)
+    history = json.loads((Path(art) / "manifest.json").read_text())["history"]
+    plot_history(history, Path(art) / "curves.png", title="decomposer: LoRA SFT, then GRPO on final-answer reward")
     click.echo(f"decomposer: {art}  adapter: {Path(art) / 'adapter.gguf'}  curves: {Path(art) / 'curves.png'}")
 
 

@@ -53,19 +53,20 @@ def pool_signature(pool: Pool) -> list[dict[str, Any]]:
             for m in pool.models]
 
 
-def make_net(hidden: int = 64):
+def make_net(hidden: int = 64, dropout: float = 0.0):
     torch = _torch()
     nn = torch.nn
 
     class PolicyNet(nn.Module):
         def __init__(self) -> None:
             super().__init__()
+            self.drop = nn.Dropout(dropout)  # on the step features: a few hundred labels, 390 inputs
             self.step = nn.Linear(STEP_DIM, hidden)
             self.model = nn.Linear(MODEL_DIM, hidden)
             self.out = nn.Sequential(nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
         def forward(self, s, m):  # s [n, STEP_DIM], m [K, MODEL_DIM] -> logits [n, K]
-            return self.out(self.step(s)[:, None, :] + self.model(m)[None, :, :]).squeeze(-1)
+            return self.out(self.step(self.drop(s))[:, None, :] + self.model(m)[None, :, :]).squeeze(-1)
 
     return PolicyNet()
 
@@ -85,6 +86,8 @@ class TrainConfig:
     hidden: int = field(default=64, metadata={"help": "hidden width of the scorer"})
     sft_epochs: int = field(default=300, metadata={"help": "full-batch SFT epochs"})
     sft_lr: float = field(default=3e-3, metadata={"help": "SFT learning rate"})
+    dropout: float = field(default=0.0, metadata={"help": "dropout on the step features"})
+    weight_decay: float = field(default=1e-4, metadata={"help": "SFT weight decay"})
     grpo_iters: int = field(default=60, metadata={"help": "GRPO iterations (each a batch of questions)"})
     grpo_lr: float = field(default=1e-3, metadata={"help": "GRPO learning rate"})
     group_size: int = field(default=8, metadata={"help": "G: allocations sampled per question"})
@@ -150,6 +153,7 @@ def evaluate(net, qs: list[Question], pool: Pool, outcomes: Outcomes) -> dict[st
     torch = _torch()
     names = pool.names
     m = torch.tensor(_model_feats(pool))
+    net.eval()
     ok = cost = oracle = largest = 0.0
     with torch.no_grad():
         for q in qs:
@@ -157,12 +161,83 @@ def evaluate(net, qs: list[Question], pool: Pool, outcomes: Outcomes) -> dict[st
             tries = [outcomes.get(q, i, names[j]) for i, j in enumerate(a)]
             ok += all(t.correct for t in tries)
             cost += sum(t.cost for t in tries)
+            cost += sum(outcomes.get(q, i, names[0]).cost for i, j in enumerate(a) if j != 0)  # the probe
             largest += sum(outcomes.get(q, i, names[-1]).cost for i in range(len(q.labels)))
             oracle += sum(min((t.cost for t in q.outcomes[i].values() if t.correct),
                               default=outcomes.get(q, i, names[-1]).cost) for i in range(len(q.labels)))
     n = max(1, len(qs))
     return {"accuracy": ok / n, "cost": cost, "cost_vs_largest": cost / largest if largest else math.nan,
             "cost_vs_oracle": cost / oracle if oracle else math.nan, "questions": len(qs)}
+
+
+def evaluate_rules(qs: list[Question], pool: Pool, outcomes: Outcomes,
+                   thresholds: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8), alpha: float = 0.1) -> dict[str, dict[str, float]]:
+    """The same measures for the allocations a learned policy must beat: each model on
+    every step, the confidence rule at each threshold (on the probe's recorded confidence),
+    and the oracle (cheapest correct model per step, the largest where none is)."""
+    from subroute.allocate import ConfidenceAllocator
+
+    names = pool.names
+    tiers = pool.tiers
+    plans: dict[str, Callable[[Question, int], str]] = {f"all:{n}": (lambda q, i, n=n: n) for n in names}
+    for t in thresholds:
+        rule = ConfidenceAllocator((t, t / 2), alpha)
+
+        def pick(q: Question, i: int, rule=rule) -> str:
+            tier = tiers[rule.tier_index(q.labels[i].probe_confidence, len(tiers))]
+            return next(m.name for m in pool.models if m.tier == tier)
+
+        plans[f"confidence@{t:g}"] = pick
+
+    def oracle(q: Question, i: int) -> str:
+        ok = [n for n in names if outcomes.get(q, i, n).correct]
+        return min(ok, key=lambda n: pool[n].price_in + pool[n].price_out) if ok else names[-1]
+
+    plans["oracle"] = oracle
+    out: dict[str, dict[str, float]] = {}
+    largest = sum(outcomes.get(q, i, names[-1]).cost for q in qs for i in range(len(q.labels))) or math.nan
+    for name, plan in plans.items():
+        ok = cost = 0.0
+        probed = name.startswith("confidence@")  # the rule pays for the small model's probe
+        for q in qs:
+            picks = [plan(q, i) for i in range(len(q.labels))]
+            tries = [outcomes.get(q, i, n) for i, n in enumerate(picks)]
+            ok += all(t.correct for t in tries)
+            cost += sum(t.cost for t in tries)
+            if probed:
+                cost += sum(outcomes.get(q, i, names[0]).cost for i, n in enumerate(picks) if n != names[0])
+        out[name] = {"accuracy": ok / max(1, len(qs)), "cost": cost, "cost_vs_largest": cost / largest}
+    return out
+
+
+def resolver(pool: Pool, examples: list) -> Callable[[StepLabel, str], Try]:
+    """Runs a (step, model) pair the grouped search never tried (through the pool's call
+    cache, so each pair costs one call ever), from the examples the labels came from."""
+    from subroute.train.labels import attempt, gold_step_jobs
+
+    by_id = {e.id: e for e in examples}
+    jobs: dict[str, list] = {}
+
+    def resolve(lab: StepLabel, model: str) -> Try:
+        ex = by_id.get(lab.example_id)
+        if ex is None:
+            raise SubrouteError(f"labels name example {lab.example_id}, which is not in the --data file; "
+                                "pass the file the labels were built from")
+        if ex.id not in jobs:
+            jobs[ex.id] = gold_step_jobs(ex)
+        return attempt(jobs[ex.id][lab.step], pool[model])[0]
+
+    return resolve
+
+
+def complete_outcomes(qs: list[Question], pool: Pool, outcomes: Outcomes, *, progress: bool = True) -> int:
+    """Fill every (step, model) outcome; returns how many had to be run."""
+    from tqdm import tqdm
+
+    todo = [(q, i, n) for q in qs for i in range(len(q.labels)) for n in pool.names if n not in q.outcomes[i]]
+    for q, i, n in tqdm(todo, desc="untried (step, model) pairs", unit="call", disable=not progress or not todo):
+        outcomes.get(q, i, n)
+    return len(todo)
 
 
 def _model_feats(pool: Pool) -> np.ndarray:
@@ -173,11 +248,12 @@ def _model_feats(pool: Pool) -> np.ndarray:
 def train_sft(qs: list[Question], pool: Pool, cfg: TrainConfig, log: Callable[[dict], None] | None = None):
     torch = _torch()
     torch.manual_seed(cfg.seed)
-    net = make_net(cfg.hidden)
+    net = make_net(cfg.hidden, cfg.dropout)
+    net.train()
     s = torch.tensor(np.concatenate([q.feats for q in qs]))
     m = torch.tensor(_model_feats(pool))
     y = torch.tensor(_targets(qs, pool.names))
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.sft_lr, weight_decay=1e-4)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.sft_lr, weight_decay=cfg.weight_decay)
     for ep in range(cfg.sft_epochs):
         loss = torch.nn.functional.cross_entropy(net(s, m), y)
         opt.zero_grad()
@@ -185,6 +261,7 @@ def train_sft(qs: list[Question], pool: Pool, cfg: TrainConfig, log: Callable[[d
         opt.step()
         if log and (ep % 25 == 0 or ep == cfg.sft_epochs - 1):
             log({"phase": "sft", "step": ep, "loss": float(loss)})
+    net.eval()  # dropout off from here: GRPO samples and evaluation use the plain policy
     return net
 
 
@@ -279,7 +356,7 @@ def load_allocator(path: str | Path, pool: Pool):
             f"({', '.join(n for n, _ in want)}), not for {pool.source} ({', '.join(n for n, _ in have)}); "
             "retrain it for this pool with: subroute train allocator --pool FILE"
         )
-    net = make_net(manifest["config"]["hidden"])
+    net = make_net(manifest["config"]["hidden"], manifest["config"].get("dropout", 0.0))
     net.load_state_dict(load_file(str(p / "policy.safetensors")))
     net.eval()
     return net, manifest

@@ -183,6 +183,147 @@ def export_gguf_lora(peft_model, base_gguf: Path, out: Path, *, alpha: float) ->
     return out
 
 
+@dataclass
+class DecomposerGRPOConfig:
+    steps: int = field(default=20, metadata={"help": "GRPO optimizer steps"})
+    group_size: int = field(default=4, metadata={"help": "G: decompositions sampled per question"})
+    questions_per_step: int = field(default=2, metadata={"help": "questions per step"})
+    lr: float = field(default=1e-4, metadata={"help": "learning rate"})
+    temperature: float = field(default=1.0, metadata={"help": "sampling temperature of the G decompositions"})
+    max_completion_length: int = field(default=160, metadata={"help": "tokens per sampled decomposition"})
+    epsilon: float = field(default=0.2, metadata={"help": "PPO ratio clipping"})
+    iterations: int = field(default=2, metadata={"help": "passes over each sampled batch (clipping acts from the 2nd)"})
+    cost_lambda: float = field(default=0.0, metadata={"help": "reward = correct - lambda * cost / cost of the largest model on the whole context"})
+    seed: int = field(default=0, metadata={"help": "seed"})
+
+
+class _Given:
+    """A decomposer that returns the steps it was handed (the sampled decomposition)."""
+
+    name = "sampled"
+
+    def __init__(self) -> None:
+        self.steps: list = []
+
+    def decompose(self, question: str, example: Example | None = None) -> Decomposition:
+        return Decomposition(list(self.steps))
+
+
+class OutcomeReward:
+    """GRPO's reward for one sampled decomposition: the routed pipeline (allocator frozen)
+    runs its steps on the question's context, and the final answer is scored against the
+    gold answer: 1 or 0 (seeds/001's binary outcome reward), minus `cost_lambda` times the
+    run's cost relative to the largest model reading the whole context, when asked. An
+    unparseable decomposition, or one whose run fails, scores 0. Model calls go through the
+    pool's call cache, so a decomposition sampled twice is executed once."""
+
+    __name__ = "final_answer"
+
+    def __init__(self, pool: Pool, allocator, examples: list[Example], *, cost_lambda: float = 0.0,
+                 max_steps: int = 8) -> None:
+        from subroute.reasoner import Reasoner
+
+        self.given = _Given()
+        self.reasoner = Reasoner(pool, self.given, allocator, name="grpo-reward")
+        self.pool = pool
+        self.by_id = {e.id: e for e in examples}
+        self.cost_lambda = cost_lambda
+        self.max_steps = max_steps
+        self.history: list[dict] = []
+
+    def score(self, text: str, ex: Example) -> tuple[float, bool, float]:
+        """(reward, correct, cost relative to the largest model on the whole context)."""
+        from subroute.scoring import score_example
+
+        try:
+            self.given.steps = parse_steps(text, max_steps=self.max_steps)
+        except ValueError:
+            return 0.0, False, 0.0
+        t = self.reasoner.answer(ex.question, ex.context or None, ex)
+        ok = t.error is None and bool(score_example(t.answer, ex).correct)
+        from subroute.retrieve import approx_tokens
+
+        # normaliser: the largest model reading the question and its whole context once
+        ref = self.pool.models[-1].cost(approx_tokens(f"{ex.question} {ex.context or ''}"), 8) or 1.0
+        return float(ok) - self.cost_lambda * t.cost / ref, ok, t.cost / ref
+
+    def __call__(self, prompts, completions, example_id, **kw) -> list[float]:
+        out = []
+        for comp, ex_id in zip(completions, example_id):
+            text = comp[-1]["content"] if isinstance(comp, list) else str(comp)
+            r, ok, cost = self.score(text, self.by_id[ex_id])
+            out.append(r)
+            self.history.append({"example_id": ex_id, "reward": r, "correct": ok, "cost": cost})
+        return out
+
+
+def train_grpo(pool: Pool, examples: list[Example], sft_artifact: str | Path, out: str | Path, allocator,
+               cfg: DecomposerGRPOConfig, log: Callable[[dict], None] | None = None) -> Path:
+    """GRPO of an SFT'd decomposer on the final-answer reward with `allocator` frozen
+    (TRL's GRPOTrainer: G samples per question, advantages relative to the group, PPO
+    clipping); exports the adapter and writes an artifact folder like `train_sft`'s."""
+    _require_training()
+    import torch
+    from datasets import Dataset
+    from peft import PeftModel
+    from transformers import TrainerCallback
+    from trl import GRPOConfig, GRPOTrainer
+
+    src = Path(sft_artifact)
+    try:
+        sft_manifest = json.loads((src / "manifest.json").read_text())
+    except (OSError, ValueError):
+        raise SubrouteError(f"{src} is not a decomposer artifact; train one first with: subroute train decomposer") from None
+    if not (src / "peft").is_dir():
+        raise SubrouteError(f"{src} has no peft/ folder (the shipped artifact keeps only the GGUF adapter); "
+                            "GRPO starts from a folder written by: subroute train decomposer")
+    rows = [{"prompt": prompt_messages(ex.question), "example_id": ex.id} for ex in examples if ex.answer]
+    if not rows:
+        raise SubrouteError("no examples with answers to reward the decomposer on")
+    base_cfg = DecomposerConfig(**sft_manifest["config"])
+    tok, model, base_path = load_base(pool, base_cfg.base)
+    model = PeftModel.from_pretrained(model, str(src / "peft"), is_trainable=True)
+    reward = OutcomeReward(pool, allocator, examples, cost_lambda=cfg.cost_lambda)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    history: list[dict] = []
+
+    class _Log(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kw):  # noqa: D401
+            if logs and "reward" in logs:
+                rec = {"phase": "grpo", "step": state.global_step, "reward": float(logs["reward"]),
+                       "loss": float(logs.get("loss", 0.0))}
+                recent = reward.history[-cfg.group_size * cfg.questions_per_step:]
+                if recent:
+                    rec["accuracy"] = sum(h["correct"] for h in recent) / len(recent)
+                    rec["cost"] = sum(h["cost"] for h in recent) / len(recent)
+                history.append(rec)
+                if log:
+                    log(rec)
+
+    args = GRPOConfig(
+        output_dir=str(out / "trainer"), max_steps=cfg.steps, learning_rate=cfg.lr,
+        per_device_train_batch_size=cfg.group_size * cfg.questions_per_step, num_generations=cfg.group_size,
+        max_completion_length=cfg.max_completion_length, temperature=cfg.temperature, beta=0.0,
+        epsilon=cfg.epsilon, num_iterations=cfg.iterations, logging_steps=1, save_strategy="no", report_to=[],
+        seed=cfg.seed, use_cpu=not torch.cuda.is_available(), bf16=torch.cuda.is_available(), disable_tqdm=False,
+    )
+    t0 = time.perf_counter()
+    trainer = GRPOTrainer(model=model, reward_funcs=[reward], args=args, train_dataset=Dataset.from_list(rows),
+                          processing_class=tok, callbacks=[_Log()])
+    trainer.train()
+    seconds = time.perf_counter() - t0
+    peft_model = trainer.model
+    peft_model.save_pretrained(str(out / "peft"))
+    export_gguf_lora(peft_model, base_path, out / "adapter.gguf", alpha=base_cfg.alpha)
+    manifest = {**sft_manifest, "history": sft_manifest.get("history", []) + history,
+                "grpo": {"config": asdict(cfg), "from": str(src), "allocator": getattr(allocator, "name", "?"),
+                         "train_questions": len(rows), "train_seconds": seconds},
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return out
+
+
 class TrainedDecomposer:
     """Decomposition by the fine-tuned small model, through llama.cpp with the adapter.
     Charged at the base model's pool price."""

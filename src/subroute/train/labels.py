@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 from subroute.bench.records import Example, GoldStep
 from subroute.errors import SubrouteError
-from subroute.execute import is_synthesis, step_messages, substitute
+from subroute.execute import DEFAULT_STEP_BUDGET, is_synthesis, step_messages, substitute
 from subroute.models.base import Completion, Message
 from subroute.pool import Pool, PoolModel
 from subroute.retrieve import BM25Retriever
@@ -61,7 +61,7 @@ class GoldStepJob:
     passages: int
 
 
-def gold_step_jobs(ex: Example, *, step_budget: int = 300) -> list[GoldStepJob]:
+def gold_step_jobs(ex: Example, *, step_budget: int = DEFAULT_STEP_BUDGET) -> list[GoldStepJob]:
     if not ex.decomposition:
         raise SubrouteError(f"example {ex.id} has no gold decomposition")
     retriever = BM25Retriever(ex.context) if ex.context else None

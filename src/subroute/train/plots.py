@@ -22,10 +22,11 @@ def plot_history(history: list[dict], path: str | Path, *, title: str) -> Path:
     ax.grid(alpha=0.3)
     if grpo:
         ax = axes[0][1]
-        x = [h["step"] for h in grpo]
         for key, color in (("reward", "tab:green"), ("accuracy", "tab:blue"), ("cost", "tab:red")):
-            ax.plot(x, [h[key] for h in grpo], label=key if key != "cost" else "cost / all-largest", color=color)
-        ax.set(title="GRPO (sampled allocations)", xlabel="iteration")
+            pts = [(h["step"], h[key]) for h in grpo if key in h]
+            if pts:
+                ax.plot(*zip(*pts), label=key if key != "cost" else "cost (relative to the largest model)", color=color)
+        ax.set(title="GRPO (sampled rollouts)", xlabel="iteration")
         ax.legend(loc="best", fontsize=8)
         ax.grid(alpha=0.3)
     fig.suptitle(title)

@@ -1,0 +1,67 @@
+"""Trained against prompted decomposers, on questions from held-out worlds (seeds never
+used in training), in one run: parse rate, step-count match and per-step agreement with the
+gold decomposition, tokens, cost and seconds per question.
+
+    python benchmarks/bench_decomposer.py --router DIR [--seed 900] [--n 40]
+
+Agreement: a predicted step matches the gold step at the same position when the token F1
+of their texts (with #k references kept) is at least 0.6; `steps F1` is the mean F1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from subroute import Pool
+from subroute.bench.datasets import parse_example
+from subroute.cache import CallCache
+from subroute.decompose import PromptedDecomposer
+from subroute.scoring import token_f1
+from subroute.train.decomposer import TrainedDecomposer
+from subroute.worlds import QuestionConfig, WorldConfig, build_world, generate_questions
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--router", required=True, help="folder with decomposer/ (from subroute train)")
+    ap.add_argument("--seed", type=int, default=900)
+    ap.add_argument("--n", type=int, default=40)
+    a = ap.parse_args()
+    pool = Pool.load().use_cache(CallCache())
+    world = build_world(WorldConfig(seed=a.seed))
+    exs = [parse_example(q.to_dict(), default_id=str(i)) for i, q in
+           enumerate(generate_questions(world, QuestionConfig(n=a.n, min_hops=1, max_hops=4, seed=a.seed)))]
+    systems = {
+        "trained:smollm2-135m": TrainedDecomposer(pool, Path(a.router) / "decomposer"),
+        "prompted:qwen-0.5b": PromptedDecomposer(pool, "qwen-0.5b"),
+        "prompted:qwen-1.5b": PromptedDecomposer(pool, "qwen-1.5b"),
+    }
+    print(f"{len(exs)} questions from held-out world seed {a.seed}")
+    print(f"{'decomposer':<22}{'parsed':>8}{'n match':>9}{'step agree':>12}{'steps F1':>10}{'tokens/q':>10}{'$/q':>12}{'s/q':>7}")
+    for name, d in systems.items():
+        parsed = nmatch = agree = total = 0
+        f1s: list[float] = []
+        tokens = cost = secs = 0.0
+        for ex in exs:
+            t0 = time.perf_counter()
+            r = d.decompose(ex.question, ex)
+            secs += sum(c.latency_s for c in r.calls) if all(c.cached for c in r.calls) else time.perf_counter() - t0
+            tokens += sum(c.usage.total_tokens for c in r.calls)
+            cost += r.cost
+            parsed += r.fallback is None
+            gold = ex.decomposition or []
+            nmatch += len(r.steps) == len(gold)
+            for p, g in zip(r.steps, gold):
+                f = token_f1(p.text, g.question)
+                f1s.append(f)
+                agree += f >= 0.6
+            total += len(gold)
+        n = len(exs)
+        print(f"{name:<22}{parsed / n:>8.2f}{nmatch / n:>9.2f}{agree / max(1, total):>12.2f}"
+              f"{sum(f1s) / max(1, total):>10.2f}{tokens / n:>10.0f}{cost / n:>12.8f}{secs / n:>7.2f}")
+
+
+if __name__ == "__main__":
+    main()
