@@ -64,7 +64,8 @@ def test_default_pool_pass_through_and_router(serve, default_pool):
     assert r.choices[0].message.content == direct.answer and direct.answer
     assert [s["model"] for s in trace["steps"]] == [s["model"] for s in direct_trace["steps"]]
     assert info["steps"] == len(direct.steps) >= 1
-    assert trace["overhead"][0]["model"] == default_pool.default_model.name  # it decomposed
+    assert trace["overhead"][0]["role"] == "decompose"  # it decomposed (the shipped trained decomposer)
+    assert trace["overhead"][0]["model"] == direct_trace["overhead"][0]["model"] == "smollm2-135m"
     assert r.usage.total_tokens == direct.tokens and info["cost"] == pytest.approx(direct.cost)
 
 

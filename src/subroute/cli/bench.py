@@ -14,7 +14,7 @@ from subroute.errors import SubrouteError
 
 def run_and_report(pool, examples, out: Path, *, title: str, thresholds: tuple[float, ...], cot: bool,
                    workers: int, cache: bool, config: dict, notes: list[str] | None = None,
-                   extended: bool = True) -> list[dict]:
+                   extended: bool = True, router_dir: str | None = None) -> list[dict]:
     """The benchmark as `bench` and `demo` run it: systems, results, traces, report."""
     from subroute.bench.metrics import summarize
     from subroute.bench.report import format_table, write_report
@@ -25,7 +25,7 @@ def run_and_report(pool, examples, out: Path, *, title: str, thresholds: tuple[f
     out.mkdir(parents=True, exist_ok=True)
     cc = CallCache() if cache else None
     pool.use_cache(cc)
-    systems = standard_systems(pool, examples, thresholds=thresholds, cot=cot, extended=extended)
+    systems = standard_systems(pool, examples, thresholds=thresholds, cot=cot, extended=extended, router_dir=router_dir)
     t0 = time.perf_counter()
     results = run_systems(systems, examples, workers=workers, traces_path=out / "traces.jsonl")
     wall = time.perf_counter() - t0
@@ -77,9 +77,11 @@ def parse_thresholds(text: str) -> tuple[float, ...]:
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Concurrent questions.")
 @click.option("--cache/--no-cache", default=True, show_default=True, help="Cache model calls on disk.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for generated tasks.")
+@click.option("--router", "router_dir", default=None,
+              help="Router folder from `subroute train` for the `router` systems (default: the shipped one).")
 @pool_option
 def bench(data_path: str | None, rg_tasks: str | None, out_dir: str, limit: int | None, thresholds: str, cot: bool,
-          workers: int, cache: bool, seed: int, pool_path: str | None) -> None:
+          workers: int, cache: bool, seed: int, router_dir: str | None, pool_path: str | None) -> None:
     """Run every single model, the baselines, the router sweep and (with gold decompositions)
     the oracle on a dataset; write summary.json, report.md, pareto.png and traces."""
     from subroute.bench.datasets import load_jsonl, reasoning_gym_examples
@@ -98,4 +100,5 @@ def bench(data_path: str | None, rg_tasks: str | None, out_dir: str, limit: int 
         examples = examples[:limit]
     pool = load_pool(pool_path)
     run_and_report(pool, examples, Path(out_dir), title=f"subroute bench: {source}", thresholds=ts, cot=cot,
-                   workers=workers, cache=cache, config={"data": source, "limit": limit, "seed": seed})
+                   workers=workers, cache=cache, config={"data": source, "limit": limit, "seed": seed, "router": router_dir},
+                   router_dir=router_dir)
