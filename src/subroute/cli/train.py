@@ -148,13 +148,15 @@ def decomposer_cmd(data_path: str, out_dir: str, base: str, steps: int, batch_si
 @click.option("--group-size", type=click.IntRange(2), default=4, show_default=True, help="G: samples per question.")
 @click.option("--questions-per-step", type=click.IntRange(1), default=2, show_default=True)
 @click.option("--lr", type=float, default=1e-4, show_default=True)
+@click.option("--temperature", type=click.FloatRange(0.1, 3.0), default=1.0, show_default=True,
+              help="Sampling temperature; an SFT'd decomposer is peaked, and identical samples carry no signal.")
 @click.option("--cost-lambda", type=float, default=0.0, show_default=True,
               help="Reward = correct - lambda * cost / (largest model on the whole context).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="First N examples.")
 @pool_option
 def grpo_cmd(data_path: str, sft_dir: str, out_dir: str, router: str | None, threshold: float | None, steps: int,
-             group_size: int, questions_per_step: int, lr: float, cost_lambda: float, limit: int | None,
-             pool_path: str | None) -> None:
+             group_size: int, questions_per_step: int, lr: float, temperature: float, cost_lambda: float,
+             limit: int | None, pool_path: str | None) -> None:
     """GRPO of the decomposer on the final-answer reward, the allocator frozen (seeds/001)."""
     from subroute.cache import CallCache
     from subroute.reasoner import Reasoner
@@ -164,7 +166,7 @@ def grpo_cmd(data_path: str, sft_dir: str, out_dir: str, router: str | None, thr
     pool = load_pool(pool_path).use_cache(CallCache())
     allocator = Reasoner.default(pool, threshold=threshold, router=router or "prompted").executor.allocator
     cfg = DecomposerGRPOConfig(steps=steps, group_size=group_size, questions_per_step=questions_per_step, lr=lr,
-                               cost_lambda=cost_lambda)
+                               temperature=temperature, cost_lambda=cost_lambda)
     art = train_grpo(pool, _examples(data_path)[:limit], sft_dir, out_dir, allocator, cfg)
     history = json.loads((Path(art) / "manifest.json").read_text())["history"]
     plot_history(history, Path(art) / "curves.png", title="decomposer: LoRA SFT, then GRPO on final-answer reward")
@@ -188,7 +190,8 @@ def all_cmd(ctx: click.Context, data_path: str, out_dir: str, label_limit: int |
     ctx.invoke(labels_cmd, data_path=data_path, out_path=str(out / "labels.jsonl"), limit=label_limit,
                ray_address=ray_address, max_tries=20, pool_path=pool_path)
     ctx.invoke(allocator_cmd, labels_path=str(out / "labels.jsonl"), out_dir=str(out / "allocator"),
-               cost_lambda=cost_lambda, sft_epochs=300, grpo_iters=60, heldout=0.25, seed=0, pool_path=pool_path)
+               cost_lambda=cost_lambda, sft_epochs=300, grpo_iters=60, heldout=0.25, seed=0, data_path=data_path,
+               pool_path=pool_path)
     ctx.invoke(decomposer_cmd, data_path=data_path, out_dir=str(out / "decomposer"), base="smollm2-135m", steps=steps,
                batch_size=8, lr=1e-3, max_length=192, limit=None, pool_path=pool_path)
     click.echo(f"router: {out}  (use it with: subroute ask --router {out} ...)")

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from subroute.allocate import CascadeAllocator, ConfidenceAllocator
-from subroute.decompose import PromptedDecomposer
 from subroute.errors import ConfigError
 from subroute.execute import CallRecord, StepRecord
 from subroute.pool import Pool, PoolModel
@@ -59,9 +58,9 @@ class RouterTarget:
 
     def reasoner(self) -> Reasoner:
         # built per request: cheap (no model is loaded here) and keeps requests independent
-        if self.cascade:
-            return Reasoner(self.pool, PromptedDecomposer(self.pool), CascadeAllocator(self.threshold), name=self.name)
         r = Reasoner.default(self.pool, threshold=self.threshold)
+        if self.cascade:  # the same decomposer, a cascade for the steps
+            return Reasoner(self.pool, r.decomposer, CascadeAllocator(self.threshold), name=self.name)
         r.name = self.name
         return r
 

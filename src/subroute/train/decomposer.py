@@ -22,6 +22,7 @@ load time, at full llama.cpp speed.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -324,6 +325,10 @@ def train_grpo(pool: Pool, examples: list[Example], sft_artifact: str | Path, ou
     return out
 
 
+_MODELS: dict[tuple, object] = {}
+_MODELS_LOCK = threading.Lock()
+
+
 class TrainedDecomposer:
     """Decomposition by the fine-tuned small model, through llama.cpp with the adapter.
     Charged at the base model's pool price."""
@@ -344,9 +349,14 @@ class TrainedDecomposer:
             raise SubrouteError(f"the decomposer at {p} was trained on model '{base['name']}' of another pool; "
                                 f"retrain it for this pool with: subroute train decomposer --pool FILE")
         self.base = pool[base["name"]]
-        self.model = LlamaCppModel(f"{self.base.name}+decomposer", self.base.model_path(),
-                                   n_ctx=self.base.spec.context_length, n_threads=self.base.spec.n_threads,
-                                   lora_path=str(p / "adapter.gguf"))
+        key = (str(self.base.model_path()), str((p / "adapter.gguf").resolve()), self.base.spec.context_length,
+               self.base.spec.n_threads)
+        with _MODELS_LOCK:  # one llama.cpp model per (base, adapter) per process: a server builds routers per request
+            if key not in _MODELS:
+                _MODELS[key] = LlamaCppModel(f"{self.base.name}+decomposer", self.base.model_path(),
+                                             n_ctx=self.base.spec.context_length, n_threads=self.base.spec.n_threads,
+                                             lora_path=str(p / "adapter.gguf"))
+            self.model = _MODELS[key]
         self.max_steps = max_steps
         self.max_tokens = max_tokens
         self.name = f"trained:{p.name}"
