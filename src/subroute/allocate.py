@@ -195,13 +195,14 @@ class LearnedAllocator:
         from subroute.train.features import StepInfo
 
         models = pool.models
-        probe = solve(models[0])
+        probe_model = pool.probe_model  # the model whose confidence the labels recorded
+        probe = solve(probe_model)
         conf = step_confidence(probe, self.alpha)
         info = StepInfo(subtask.text, conf, subtask.index - 1, subtask.n_steps,
                         is_synthesis(subtask.type, subtask.depends_on))
         row = self.scores(pool, [info])[0]
         pick = models[max(range(len(models)), key=lambda k: row[k])]
-        if pick is models[0] and probe.text:
+        if pick is probe_model and probe.text:
             return Allocation(probe, pick, [("step", probe)], conf)
         c = solve(pick)
         return Allocation(c, pick, [("probe", probe), ("step", c)], conf)

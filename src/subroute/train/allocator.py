@@ -161,7 +161,8 @@ def evaluate(net, qs: list[Question], pool: Pool, outcomes: Outcomes) -> dict[st
             tries = [outcomes.get(q, i, names[j]) for i, j in enumerate(a)]
             ok += all(t.correct for t in tries)
             cost += sum(t.cost for t in tries)
-            cost += sum(outcomes.get(q, i, names[0]).cost for i, j in enumerate(a) if j != 0)  # the probe
+            probe = pool.probe_model.name  # the learned allocator probes before it picks
+            cost += sum(outcomes.get(q, i, probe).cost for i, j in enumerate(a) if names[j] != probe)
             largest += sum(outcomes.get(q, i, names[-1]).cost for i in range(len(q.labels)))
             oracle += sum(min((t.cost for t in q.outcomes[i].values() if t.correct),
                               default=outcomes.get(q, i, names[-1]).cost) for i in range(len(q.labels)))
@@ -173,19 +174,19 @@ def evaluate(net, qs: list[Question], pool: Pool, outcomes: Outcomes) -> dict[st
 def evaluate_rules(qs: list[Question], pool: Pool, outcomes: Outcomes,
                    thresholds: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8), alpha: float = 0.1) -> dict[str, dict[str, float]]:
     """The same measures for the allocations a learned policy must beat: each model on
-    every step, the confidence rule at each threshold (on the probe's recorded confidence),
-    and the oracle (cheapest correct model per step, the largest where none is)."""
-    from subroute.allocate import ConfidenceAllocator
+    every step, the confidence rule at each threshold (on the probe's recorded confidence,
+    climbing `routing_ladder`), and the oracle (cheapest correct model per step, the largest where none is)."""
+    from subroute.allocate import ConfidenceAllocator, routing_ladder
 
     names = pool.names
-    tiers = pool.tiers
+    probe_name = pool.probe_model.name
+    ladder = [m.name for m in routing_ladder(pool)]
     plans: dict[str, Callable[[Question, int], str]] = {f"all:{n}": (lambda q, i, n=n: n) for n in names}
     for t in thresholds:
         rule = ConfidenceAllocator((t, t / 2), alpha)
 
         def pick(q: Question, i: int, rule=rule) -> str:
-            tier = tiers[rule.tier_index(q.labels[i].probe_confidence, len(tiers))]
-            return next(m.name for m in pool.models if m.tier == tier)
+            return ladder[rule.tier_index(q.labels[i].probe_confidence, len(ladder))]
 
         plans[f"confidence@{t:g}"] = pick
 
@@ -205,7 +206,7 @@ def evaluate_rules(qs: list[Question], pool: Pool, outcomes: Outcomes,
             ok += all(t.correct for t in tries)
             cost += sum(t.cost for t in tries)
             if probed:
-                cost += sum(outcomes.get(q, i, names[0]).cost for i, n in enumerate(picks) if n != names[0])
+                cost += sum(outcomes.get(q, i, probe_name).cost for i, n in enumerate(picks) if n != probe_name)
         out[name] = {"accuracy": ok / max(1, len(qs)), "cost": cost, "cost_vs_largest": cost / largest}
     return out
 

@@ -127,9 +127,13 @@ def grouped_search(pool: Pool, job: GoldStepJob, *, thresholds: tuple[float, ...
             tried[m.name] = attempt(job, m)[0]
         return tried[m.name]
 
-    probe = run(groups[0][0])
+    # difficulty from the pool's probe model (the cheapest unless `[pool] probe` names another),
+    # the same signal the confidence rule and the learned allocator route on
+    probe_model = pool.probe_model
+    probe = run(probe_model)
     rule = ConfidenceAllocator(thresholds, alpha)
-    g = rule.tier_index(probe.confidence, len(groups))
+    g0 = next(k for k, grp in enumerate(groups) if probe_model in grp)
+    g = g0 + rule.tier_index(probe.confidence, len(groups) - g0)
 
     def try_group(k: int) -> PoolModel | None:
         for m in groups[k]:
