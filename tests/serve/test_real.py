@@ -87,11 +87,12 @@ def test_32_concurrent_requests_match_sequential_ones_without_reloading(serve, d
             rss1 = _rss_mb()
     assert _rss_mb() - rss1 < 50, "memory grew across identical rounds"
     assert rss1 - rss0 < 200
-    # one llama.cpp instance per GGUF file, the one the pool made before the requests
+    # one llama.cpp instance per GGUF file (and adapter: the trained decomposer runs SmolLM2
+    # with its LoRA), the one the pool made before the requests
     assert default_pool["smollm2-135m"].backend is backend
     gc.collect()
-    paths = [o.path for o in gc.get_objects() if isinstance(o, LlamaCppModel)]
-    assert len(paths) == len(set(paths)) and backend.path in paths
+    keys = [(o.path, o.lora_path) for o in gc.get_objects() if isinstance(o, LlamaCppModel)]
+    assert len(keys) == len(set(keys)) and (backend.path, None) in keys
     # a second app over a freshly loaded pool file shares the same backends
     assert Pool.load()["smollm2-135m"].backend is backend
     assert app.state.admission.pending == 0

@@ -44,6 +44,7 @@ class LlamaCppModel:
         self.name = name
         self.path = str(path)
         self._lock = threading.Lock()
+        self.lora_path = lora_path
         threads = n_threads or max(1, min(os.cpu_count() or 1, 8))
         try:
             self.llm = llama_cpp.Llama(
