@@ -147,9 +147,9 @@ class CascadeAllocator:
         self.name = f"cascade@{threshold:g}" + (f">{start}" if start else "")
 
     def run(self, subtask: Subtask, solve: Solve, pool: Pool) -> Allocation:
-        ladder = routing_ladder(pool)
-        if self.start:
-            ladder = cheapest_per_tier(pool)
+        if not self.start:
+            ladder = routing_ladder(pool)
+        else:
             if self.start in pool.names:
                 rank = pool[self.start].tier_rank
             elif self.start in pool.tiers:
@@ -157,7 +157,7 @@ class CascadeAllocator:
             else:
                 raise SubrouteError(f"cascade start '{self.start}' is neither a model nor a tier of the pool "
                                     f"(models: {', '.join(pool.names)}; tiers: {', '.join(pool.tiers)})")
-            ladder = [m for m in ladder if m.tier_rank >= rank]
+            ladder = [m for m in cheapest_per_tier(pool) if m.tier_rank >= rank]
         calls: list[tuple[str, Completion]] = []
         for k, m in enumerate(ladder):
             c = solve(m)

@@ -22,7 +22,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -159,14 +159,25 @@ class PoolModel:
 
     @property
     def backend(self) -> Model:
-        key = self._key()
+        return self._shared(self._key(), self._create_backend)
+
+    def adapter_backend(self, lora_path: str | Path) -> Model:
+        """This local model with a llama.cpp LoRA adapter applied (a trained decomposer),
+        shared like `backend`: one instance per (GGUF, adapter) per process."""
+        if self.spec.backend != "llamacpp":
+            raise ConfigError(f"model '{self.name}': LoRA adapters need a llamacpp model, not {self.spec.backend}")
+        lora = str(Path(lora_path).resolve())
+        return self._shared(self._key() + ("lora", lora), lambda: self._create_backend(lora))
+
+    @staticmethod
+    def _shared(key: tuple, create: Callable[[], Model]) -> Model:
         with _BACKENDS_LOCK:
             b = _BACKENDS.get(key)
             if b is None:
-                b = _BACKENDS[key] = self._create_backend()
+                b = _BACKENDS[key] = create()
             return b
 
-    def _create_backend(self) -> Model:
+    def _create_backend(self, lora_path: str | None = None) -> Model:
         s = self.spec
         if s.backend == "llamacpp":
             from subroute.models import catalog
@@ -176,7 +187,8 @@ class PoolModel:
                 path = catalog.get(s.catalog).require()
             else:
                 path = catalog.require_file(self.model_path(), s.sha256, model_name=s.name)
-            return LlamaCppModel(s.name, path, n_ctx=s.context_length, n_threads=s.n_threads)
+            name = f"{s.name}+lora" if lora_path else s.name
+            return LlamaCppModel(name, path, n_ctx=s.context_length, n_threads=s.n_threads, lora_path=lora_path)
         from subroute.models.openai_http import OpenAIModel
 
         return OpenAIModel(
@@ -259,16 +271,12 @@ class Pool:
             self._models[s.name] = PoolModel(s, pin, pout, tiers.index(s.tier), base_dir)
         if not self._models:
             raise ConfigError(f"pool file {source}: no models; add at least one [[models]] table")
-        if settings.default_model and settings.default_model not in self._models:
-            raise ConfigError(
-                f"pool file {source}: [pool] default_model '{settings.default_model}' is not a model of "
-                f"the pool ({', '.join(self._models)})"
-            )
-
-        if settings.probe and settings.probe not in self._models:
-            raise ConfigError(
-                f"pool file {source}: [pool] probe '{settings.probe}' is not a model of the pool ({', '.join(self._models)})"
-            )
+        for key in ("default_model", "probe"):
+            name = getattr(settings, key)
+            if name and name not in self._models:
+                raise ConfigError(
+                    f"pool file {source}: [pool] {key} '{name}' is not a model of the pool ({', '.join(self._models)})"
+                )
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Pool":

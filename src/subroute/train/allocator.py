@@ -147,6 +147,27 @@ def _targets(qs: list[Question], names: list[str]) -> np.ndarray:
     return np.array([names.index(lab.label) if lab.label in names else len(names) - 1 for q in qs for lab in q.labels])
 
 
+def _run_plan(qs: list[Question], pool: Pool, outcomes: Outcomes, plan: Callable[[Question], list[str]], *,
+              probed: bool) -> tuple[float, float]:
+    """(questions with every step right, total cost) when `plan` names each step's model; a
+    probed plan also pays the probe model's call on the steps it sends to another model."""
+    probe = pool.probe_model.name
+    ok = cost = 0.0
+    for q in qs:
+        picks = plan(q)
+        tries = [outcomes.get(q, i, n) for i, n in enumerate(picks)]
+        ok += all(t.correct for t in tries)
+        cost += sum(t.cost for t in tries)
+        if probed:
+            cost += sum(outcomes.get(q, i, probe).cost for i, n in enumerate(picks) if n != probe)
+    return ok, cost
+
+
+def _largest_cost(qs: list[Question], pool: Pool, outcomes: Outcomes) -> float:
+    big = pool.names[-1]
+    return sum(outcomes.get(q, i, big).cost for q in qs for i in range(len(q.labels)))
+
+
 def evaluate(net, qs: list[Question], pool: Pool, outcomes: Outcomes) -> dict[str, float]:
     """Greedy allocation: share of questions with every step right, its cost against the
     cheapest-correct (oracle) and all-largest allocations."""
@@ -154,18 +175,12 @@ def evaluate(net, qs: list[Question], pool: Pool, outcomes: Outcomes) -> dict[st
     names = pool.names
     m = torch.tensor(_model_feats(pool))
     net.eval()
-    ok = cost = oracle = largest = 0.0
-    with torch.no_grad():
-        for q in qs:
-            a = net(torch.tensor(q.feats), m).argmax(-1).tolist()
-            tries = [outcomes.get(q, i, names[j]) for i, j in enumerate(a)]
-            ok += all(t.correct for t in tries)
-            cost += sum(t.cost for t in tries)
-            probe = pool.probe_model.name  # the learned allocator probes before it picks
-            cost += sum(outcomes.get(q, i, probe).cost for i, j in enumerate(a) if names[j] != probe)
-            largest += sum(outcomes.get(q, i, names[-1]).cost for i in range(len(q.labels)))
-            oracle += sum(min((t.cost for t in q.outcomes[i].values() if t.correct),
-                              default=outcomes.get(q, i, names[-1]).cost) for i in range(len(q.labels)))
+    with torch.no_grad():  # the learned allocator probes before it picks
+        ok, cost = _run_plan(qs, pool, outcomes, lambda q: [names[j] for j in net(torch.tensor(q.feats), m).argmax(-1).tolist()],
+                             probed=True)
+    largest = _largest_cost(qs, pool, outcomes)
+    oracle = sum(min((t.cost for t in q.outcomes[i].values() if t.correct),
+                     default=outcomes.get(q, i, names[-1]).cost) for q in qs for i in range(len(q.labels)))
     n = max(1, len(qs))
     return {"accuracy": ok / n, "cost": cost, "cost_vs_largest": cost / largest if largest else math.nan,
             "cost_vs_oracle": cost / oracle if oracle else math.nan, "questions": len(qs)}
@@ -175,38 +190,32 @@ def evaluate_rules(qs: list[Question], pool: Pool, outcomes: Outcomes,
                    thresholds: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8), alpha: float = 0.1) -> dict[str, dict[str, float]]:
     """The same measures for the allocations a learned policy must beat: each model on
     every step, the confidence rule at each threshold (on the probe's recorded confidence,
-    climbing `routing_ladder`), and the oracle (cheapest correct model per step, the largest where none is)."""
+    climbing `routing_ladder`, paying the probe), and the oracle (cheapest correct model
+    per step, the largest where none is)."""
     from subroute.allocate import ConfidenceAllocator, routing_ladder
 
     names = pool.names
-    probe_name = pool.probe_model.name
     ladder = [m.name for m in routing_ladder(pool)]
-    plans: dict[str, Callable[[Question, int], str]] = {f"all:{n}": (lambda q, i, n=n: n) for n in names}
+
+    def per_step(pick: Callable[[Question, int], str]) -> Callable[[Question], list[str]]:
+        return lambda q: [pick(q, i) for i in range(len(q.labels))]
+
+    plans: dict[str, tuple[Callable[[Question], list[str]], bool]] = {
+        f"all:{n}": (per_step(lambda q, i, n=n: n), False) for n in names}
     for t in thresholds:
         rule = ConfidenceAllocator((t, t / 2), alpha)
-
-        def pick(q: Question, i: int, rule=rule) -> str:
-            return ladder[rule.tier_index(q.labels[i].probe_confidence, len(ladder))]
-
-        plans[f"confidence@{t:g}"] = pick
+        plans[f"confidence@{t:g}"] = (per_step(lambda q, i, rule=rule: ladder[rule.tier_index(
+            q.labels[i].probe_confidence, len(ladder))]), True)
 
     def oracle(q: Question, i: int) -> str:
         ok = [n for n in names if outcomes.get(q, i, n).correct]
         return min(ok, key=lambda n: pool[n].price_in + pool[n].price_out) if ok else names[-1]
 
-    plans["oracle"] = oracle
+    plans["oracle"] = (per_step(oracle), False)
+    largest = _largest_cost(qs, pool, outcomes) or math.nan
     out: dict[str, dict[str, float]] = {}
-    largest = sum(outcomes.get(q, i, names[-1]).cost for q in qs for i in range(len(q.labels))) or math.nan
-    for name, plan in plans.items():
-        ok = cost = 0.0
-        probed = name.startswith("confidence@")  # the rule pays for the small model's probe
-        for q in qs:
-            picks = [plan(q, i) for i in range(len(q.labels))]
-            tries = [outcomes.get(q, i, n) for i, n in enumerate(picks)]
-            ok += all(t.correct for t in tries)
-            cost += sum(t.cost for t in tries)
-            if probed:
-                cost += sum(outcomes.get(q, i, probe_name).cost for i, n in enumerate(picks) if n != probe_name)
+    for name, (plan, probed) in plans.items():
+        ok, cost = _run_plan(qs, pool, outcomes, plan, probed=probed)
         out[name] = {"accuracy": ok / max(1, len(qs)), "cost": cost, "cost_vs_largest": cost / largest}
     return out
 

@@ -22,7 +22,6 @@ load time, at full llama.cpp speed.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +32,8 @@ from subroute.decompose import Decomposition, parse_steps, single_step
 from subroute.errors import SubrouteError, missing_extra
 from subroute.models.base import Message
 from subroute.pool import Pool
+from subroute.retrieve import approx_tokens
+from subroute.scoring import score_example
 
 ARTIFACT_VERSION = 1
 SYSTEM = "Split the question into numbered sub-questions; cite earlier answers as #1, #2."
@@ -234,16 +235,12 @@ class OutcomeReward:
 
     def score(self, text: str, ex: Example) -> tuple[float, bool, float]:
         """(reward, correct, cost relative to the largest model on the whole context)."""
-        from subroute.scoring import score_example
-
         try:
             self.given.steps = parse_steps(text, max_steps=self.max_steps)
         except ValueError:
             return 0.0, False, 0.0
         t = self.reasoner.answer(ex.question, ex.context or None, ex)
         ok = t.error is None and bool(score_example(t.answer, ex).correct)
-        from subroute.retrieve import approx_tokens
-
         # normaliser: the largest model reading the question and its whole context once
         ref = self.pool.models[-1].cost(approx_tokens(f"{ex.question} {ex.context or ''}"), 8) or 1.0
         return float(ok) - self.cost_lambda * t.cost / ref, ok, t.cost / ref
@@ -325,16 +322,11 @@ def train_grpo(pool: Pool, examples: list[Example], sft_artifact: str | Path, ou
     return out
 
 
-_MODELS: dict[tuple, object] = {}
-_MODELS_LOCK = threading.Lock()
-
-
 class TrainedDecomposer:
     """Decomposition by the fine-tuned small model, through llama.cpp with the adapter.
     Charged at the base model's pool price."""
 
     def __init__(self, pool: Pool, artifact: str | Path, *, max_steps: int = 8, max_tokens: int = 160) -> None:
-        from subroute.models.llamacpp import LlamaCppModel
         from subroute.train.allocator import pool_signature
 
         p = Path(artifact)
@@ -349,14 +341,8 @@ class TrainedDecomposer:
             raise SubrouteError(f"the decomposer at {p} was trained on model '{base['name']}' of another pool; "
                                 f"retrain it for this pool with: subroute train decomposer --pool FILE")
         self.base = pool[base["name"]]
-        key = (str(self.base.model_path()), str((p / "adapter.gguf").resolve()), self.base.spec.context_length,
-               self.base.spec.n_threads)
-        with _MODELS_LOCK:  # one llama.cpp model per (base, adapter) per process: a server builds routers per request
-            if key not in _MODELS:
-                _MODELS[key] = LlamaCppModel(f"{self.base.name}+decomposer", self.base.model_path(),
-                                             n_ctx=self.base.spec.context_length, n_threads=self.base.spec.n_threads,
-                                             lora_path=str(p / "adapter.gguf"))
-            self.model = _MODELS[key]
+        # shared like the pool's own backends: a server builds routers per request
+        self.model = self.base.adapter_backend(p / "adapter.gguf")
         self.max_steps = max_steps
         self.max_tokens = max_tokens
         self.name = f"trained:{p.name}"

@@ -148,17 +148,25 @@ class Builder:
                 opts.append((r.name, res[0]))
         return self.rng.choice(opts) if opts else None
 
-    # --- kinds -----------------------------------------------------------------------
-    def recall(self, hops: int, shape: str) -> Draft | None:
-        return self.compositional(1, shape, kind="recall")
-
-    def compositional(self, hops: int, shape: str, kind: str = "compositional") -> Draft | None:
+    def walk(self, hops: int):
+        """A random start entity and a forward path of `hops - 1` relations from it:
+        (start, visited, path, end entity), or None when no such path exists."""
         start = self.entity()
         visited = {start}
         path = self.forward(start, hops - 1, visited)
         if path is None:
             return None
-        end = path[-1][1] if path else start
+        return start, visited, path, (path[-1][1] if path else start)
+
+    # --- kinds -----------------------------------------------------------------------
+    def recall(self, hops: int, shape: str) -> Draft | None:
+        return self.compositional(1, shape, kind="recall")
+
+    def compositional(self, hops: int, shape: str, kind: str = "compositional") -> Draft | None:
+        walk = self.walk(hops)
+        if walk is None:
+            return None
+        start, visited, path, end = walk
         fin = self.final(end, visited)
         if fin is None:
             return None
@@ -169,12 +177,10 @@ class Builder:
         return d
 
     def aggregation(self, hops: int, shape: str) -> Draft | None:
-        start = self.entity()
-        visited = {start}
-        path = self.forward(start, hops - 1, visited)
-        if path is None:
+        walk = self.walk(hops)
+        if walk is None:
             return None
-        end = path[-1][1] if path else start
+        start, visited, path, end = walk
         count = self.rng.random() < 0.5
         opts = []
         for r in _SET_RELS[self.w.entities[end].kind]:
