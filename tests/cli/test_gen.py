@@ -22,6 +22,14 @@ def test_gen_writes_dataset_world_config_and_stats(tmp_path):
     assert (tmp_path / "p.jsonl").read_text().strip()
 
 
+def test_missing_output_folders_are_made(tmp_path):
+    out = tmp_path / "new" / "dir" / "d.jsonl"
+    r = run("--seed", "5", "--n", "5", "--out", str(out), "--people", "300", "--quiet",
+            "--probes-out", str(tmp_path / "other" / "p.jsonl"))
+    assert r.exit_code == 0, r.output
+    assert out.exists() and (out.parent / "d.world.jsonl").exists() and (tmp_path / "other" / "p.jsonl").exists()
+
+
 def test_same_seed_same_bytes(tmp_path):
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     for p in (a, b):

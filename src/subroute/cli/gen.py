@@ -112,6 +112,9 @@ def gen(seed, n, out, world_out, no_world, world_docs, probes_out, people, world
     qbase.validate()
     opts = _world_opts(world_opt)
     out_path = Path(out)
+    for target in (out_path, world_out, probes_out):  # like `bench --out`: missing folders are made
+        if target:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
     stem = out_path.with_suffix("") if out_path.suffix == ".jsonl" else out_path
     questions, world_files, t0, build_s = [], [], time.perf_counter(), 0.0
     bar = tqdm(total=n, desc="questions", unit="q", disable=quiet)
