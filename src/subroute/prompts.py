@@ -9,10 +9,11 @@ from __future__ import annotations
 from subroute.errors import SubrouteError
 from subroute.models.base import Message
 
-ANSWER_SYSTEM = (
-    "You answer questions using the given context. Reply with the answer only: a name, "
-    "a number, a year or a short phrase. No explanation, no full sentence."
-)
+# 13 tokens. Every step of the pipeline pays for this line, so it is short: on 80 gold steps
+# of a held-out world (seed 55) this wording kept accuracy (qwen-0.5b 0.70, qwen-1.5b 0.79)
+# against the earlier 34-token instruction (0.69, 0.81) at 156 instead of 177 input tokens
+# a step; "Reply with the answer only." (6 tokens) lost synthesis steps (4/10 against 6/10).
+ANSWER_SYSTEM = "Answer with a name, number, year or short phrase only."
 
 
 def check_question(question: str) -> str:

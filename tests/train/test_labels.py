@@ -3,7 +3,9 @@ import json
 import pytest
 
 from subroute.bench.records import Example, GoldStep
-from subroute.train.labels import build_labels, gold_step_jobs, grouped_search, read_labels
+from subroute.decompose import Decomposition, Subtask, single_step
+from subroute.train.labels import (build_labels, gold_step_jobs, grouped_search, label_job, read_labels,
+                                   reword_examples, reworded)
 from tests.fakes import ScriptedModel, make_pool
 
 CTX = "Mirela Voss founded Voss Glassworks.\n\nVoss Glassworks is based in Quellin.\n\nOrvane Foods sells bread."
@@ -70,3 +72,47 @@ def test_corrupt_label_file_is_a_clear_error(tmp_path):
 
     with pytest.raises(SubrouteError, match="line 1 is not a label record"):
         read_labels(out)
+
+
+class _Decomposer:
+    """A frozen decomposer's output, fixed per question (routing-logic test double)."""
+
+    def __init__(self, steps: list[Subtask] | None) -> None:
+        self.steps = steps
+
+    def decompose(self, question: str, example=None) -> Decomposition:
+        if self.steps is None:
+            return single_step(question, "decomposition unparsed (test)", [])
+        return Decomposition([Subtask(s.index, s.text, s.depends_on, s.type) for s in self.steps])
+
+
+MINE = [Subtask(1, "Who founded the glassworks of Mirela Voss?"), Subtask(2, "Where is #1 based?", (1,))]
+
+
+def test_reworded_keeps_gold_answers_with_the_decomposers_wording():
+    ex = reworded(_example(), _Decomposer(MINE).decompose(_example().question))
+    assert [g.question for g in ex.decomposition] == ["Who founded the glassworks of Mirela Voss?", "Where is #1 based?"]
+    assert [g.answer for g in ex.decomposition] == ["Voss Glassworks", "Quellin"]
+    assert ex.decomposition[1].depends_on == (1,) and ex.decomposition[1].type == "recall"
+    assert gold_step_jobs(ex)[1].query == "Where is Voss Glassworks based?"  # gold answers fill #1
+    assert _example().decomposition[0].question == "Which company did Mirela Voss found?"  # the input is untouched
+
+
+def test_steps_that_do_not_line_up_are_left_out():
+    three = MINE + [Subtask(3, "Which river flows through #2?", (2,))]
+    kept, dropped = reword_examples([_example(0), _example(1), _example(2)], _Decomposer(three), progress=False)
+    assert kept == [] and dropped == 3
+    assert reworded(_example(), _Decomposer(None).decompose("q")) is None  # fell back to one step
+
+
+def test_labels_on_a_decomposers_steps_are_rebuilt_in_its_wording(tmp_path):
+    pool, (s, m, l_) = _pool()
+    kept, _ = reword_examples([_example()], _Decomposer(MINE), progress=False)
+    labs = build_labels(pool, kept, tmp_path / "labels.jsonl", progress=False, decomposer="trained:x")
+    assert [lab.decomposer for lab in labs] == ["trained:x", "trained:x"]
+    assert labs[1].query == "Where is Voss Glassworks based?"
+    for lab in labs:  # the resolver re-asks a label exactly as it was labelled
+        assert label_job(_example(), lab).messages == gold_step_jobs(kept[0])[lab.step].messages
+    gold = build_labels(pool, [_example()], tmp_path / "gold.jsonl", progress=False)
+    assert label_job(_example(), gold[1]).messages == gold_step_jobs(_example())[1].messages
+    assert gold[1].decomposer is None

@@ -33,16 +33,31 @@ def _examples(path: str):
 @click.option("--limit", type=click.IntRange(1), default=None, help="First N examples.")
 @click.option("--ray-address", default=None, help="Fan out on a Ray cluster ('local' starts one here).")
 @click.option("--max-tries", type=click.IntRange(1, 20), default=20, show_default=True)
+@click.option("--router", "router", default=None,
+              help="Label the steps this router's decomposer writes (a router folder, 'shipped' or 'prompted') "
+                   "instead of the gold wording: the allocator's round of the alternation.")
 @pool_option
 def labels_cmd(data_path: str, out_path: str, limit: int | None, ray_address: str | None, max_tries: int,
-               pool_path: str | None) -> None:
+               router: str | None, pool_path: str | None) -> None:
     """Label which pool model solves each gold step, by grouped search."""
     from subroute.cache import CallCache
-    from subroute.train.labels import build_labels
+    from subroute.train.labels import build_labels, reword_examples
 
     exs = _examples(data_path)[:limit]
     pool = load_pool(pool_path).use_cache(CallCache())
-    labs = build_labels(pool, exs, out_path, pool_path=pool_path, ray_address=ray_address, max_tries=max_tries)
+    kw = {}
+    if router:
+        from subroute.reasoner import Reasoner
+
+        dec = Reasoner.default(pool, router=None if router == "shipped" else router).decomposer
+        n = len(exs)
+        exs, dropped = reword_examples(exs, dec)
+        click.echo(f"decomposer {dec.name}: {len(exs)} of {n} questions split into steps that line up with the gold "
+                   f"ones; {dropped} left out (another step count or unparsed)")
+        if not exs:
+            raise SubrouteError(f"none of the steps {dec.name} writes line up with the gold decompositions; nothing to label")
+        kw["decomposer"] = dec.name
+    labs = build_labels(pool, exs, out_path, pool_path=pool_path, ray_address=ray_address, max_tries=max_tries, **kw)
     solved = sum(1 for lab in labs if lab.label)
     click.echo(f"{len(labs)} step labels in {out_path}; {solved} solved by some model")
     for m in pool.names:
@@ -72,14 +87,18 @@ def split_by_seed(labs, heldout_frac: float, seed: int = 0):
                    "once (cached), so rewards are exact; without it they count as wrong.")
 @click.option("--dropout", type=click.FloatRange(0, 0.9), default=0.0, show_default=True)
 @click.option("--weight-decay", type=click.FloatRange(0), default=1e-4, show_default=True)
+@click.option("--from", "from_dir", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Start from this allocator (an allocator folder or a router folder with allocator/) instead of SFT: "
+                   "GRPO only, kept near it (the alternation's allocator round, on labels from `train labels --router`).")
 @pool_option
 def allocator_cmd(labels_path: str, out_dir: str, cost_lambda: float, sft_epochs: int, grpo_iters: int,
                   heldout: float, seed: int, data_path: str | None, dropout: float, weight_decay: float,
-                  pool_path: str | None) -> None:
+                  from_dir: str | None, pool_path: str | None) -> None:
     """SFT the allocator on labels, then GRPO; write the artifact, curves and metrics."""
     from subroute.cache import CallCache
     from subroute.train.allocator import (Outcomes, TrainConfig, complete_outcomes, evaluate, evaluate_rules,
-                                          questions_from_labels, resolver, save_allocator, train_grpo, train_sft)
+                                          load_allocator, questions_from_labels, resolver, save_allocator, train_grpo,
+                                          train_sft)
     from subroute.train.labels import read_labels
     from subroute.train.plots import plot_history
 
@@ -95,17 +114,25 @@ def allocator_cmd(labels_path: str, out_dir: str, cost_lambda: float, sft_epochs
         ran = complete_outcomes(qs_tr + qs_te, pool, outcomes)
         click.echo(f"ran {ran} untried (step, model) pairs; every outcome is now known")
     history: list[dict] = []
-    net = train_sft(qs_tr, pool, cfg, log=history.append)
+    if from_dir:
+        start = Path(from_dir) / "allocator" if (Path(from_dir) / "allocator").is_dir() else Path(from_dir)
+        net, start_manifest = load_allocator(start, pool)
+        cfg.hidden = start_manifest["config"]["hidden"]
+        cfg.dropout = start_manifest["config"].get("dropout", 0.0)
+    else:
+        net = train_sft(qs_tr, pool, cfg, log=history.append)
     after_sft = {"train": evaluate(net, qs_tr, pool, outcomes), "heldout": evaluate(net, qs_te, pool, outcomes) if qs_te else None}
     net = train_grpo(net, qs_tr, pool, outcomes, cfg, log=history.append)
     after = {"train": evaluate(net, qs_tr, pool, outcomes), "heldout": evaluate(net, qs_te, pool, outcomes) if qs_te else None}
-    metrics = {"after_sft": after_sft, "after_grpo": after,
+    metrics = {"start" if from_dir else "after_sft": after_sft, "after_grpo": after,
                "baselines": {"train": evaluate_rules(qs_tr, pool, outcomes),
                              "heldout": evaluate_rules(qs_te, pool, outcomes) if qs_te else None},
                "exact_outcomes": bool(data_path)}
     art = save_allocator(out_dir, net, pool, cfg, metrics=metrics,
                          data={"labels": str(labels_path), "train_questions": len(qs_tr), "heldout_questions": len(qs_te),
-                               "world_seeds": sorted({str(lab.world_seed) for lab in labs})})
+                               "world_seeds": sorted({str(lab.world_seed) for lab in labs}),
+                               "decomposer": next((lab.decomposer for lab in labs if lab.decomposer), None),
+                               "from": str(from_dir) if from_dir else None})
     (Path(art) / "history.json").write_text(json.dumps(history))
     plot_history(history, Path(art) / "curves.png", title=f"allocator (cost lambda {cost_lambda:g})")
     click.echo(json.dumps(metrics, indent=2))
@@ -180,11 +207,20 @@ def grpo_cmd(data_path: str, sft_dir: str, out_dir: str, router: str | None, thr
 @click.option("--steps", type=click.IntRange(1), default=120, show_default=True, help="Decomposer optimizer steps.")
 @click.option("--cost-lambda", type=float, default=0.3, show_default=True)
 @click.option("--ray-address", default=None)
+@click.option("--rounds", type=click.IntRange(0), default=0, show_default=True,
+              help="Alternation rounds after SFT: decomposer GRPO with the allocator frozen, then allocator GRPO on the "
+                   "new decomposer's own steps with the decomposer frozen.")
+@click.option("--grpo-steps", type=click.IntRange(1), default=20, show_default=True, help="Decomposer GRPO steps per round.")
+@click.option("--grpo-limit", type=click.IntRange(1), default=None, help="Questions for the decomposer's GRPO (first N).")
 @pool_option
 @click.pass_context
 def all_cmd(ctx: click.Context, data_path: str, out_dir: str, label_limit: int | None, steps: int, cost_lambda: float,
-            ray_address: str | None, pool_path: str | None) -> None:
-    """Labels, allocator and decomposer into one router folder: OUT/{labels.jsonl, allocator/, decomposer/}."""
+            ray_address: str | None, rounds: int, grpo_steps: int, grpo_limit: int | None, pool_path: str | None) -> None:
+    """Labels, allocator and decomposer into one router folder: OUT/{labels.jsonl, allocator/, decomposer/};
+    with --rounds, the alternation of seeds/001 after them (each round kept in OUT/round-K/, and the
+    last round's decomposer and allocator copied to OUT/)."""
+    import shutil
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ctx.invoke(labels_cmd, data_path=data_path, out_path=str(out / "labels.jsonl"), limit=label_limit,
@@ -194,4 +230,24 @@ def all_cmd(ctx: click.Context, data_path: str, out_dir: str, label_limit: int |
                pool_path=pool_path)
     ctx.invoke(decomposer_cmd, data_path=data_path, out_dir=str(out / "decomposer"), base="smollm2-135m", steps=steps,
                batch_size=8, lr=1e-3, max_length=192, limit=None, pool_path=pool_path)
+    for k in range(1, rounds + 1):
+        rd = out / f"round-{k}"
+        click.echo(f"alternation round {k}/{rounds}: decomposer GRPO, the allocator in {out / 'allocator'} frozen")
+        ctx.invoke(grpo_cmd, data_path=data_path, sft_dir=str(out / "decomposer"), out_dir=str(rd / "decomposer"),
+                   router=str(out), threshold=None, steps=grpo_steps, group_size=4, questions_per_step=2, lr=1e-4,
+                   temperature=1.0, cost_lambda=cost_lambda, limit=grpo_limit, pool_path=pool_path)
+        click.echo(f"alternation round {k}/{rounds}: allocator GRPO on the new decomposer's steps, the decomposer frozen")
+        try:
+            ctx.invoke(labels_cmd, data_path=data_path, out_path=str(rd / "labels.jsonl"), limit=label_limit,
+                       ray_address=ray_address, max_tries=20, router=str(rd), pool_path=pool_path)
+        except SubrouteError as e:
+            click.echo(f"alternation stopped in round {k}: {e}; {out} keeps the router of the round before "
+                       f"(this round's decomposer is in {rd / 'decomposer'})")
+            break
+        ctx.invoke(allocator_cmd, labels_path=str(rd / "labels.jsonl"), out_dir=str(rd / "allocator"),
+                   cost_lambda=cost_lambda, sft_epochs=300, grpo_iters=60, heldout=0.25, seed=0, data_path=data_path,
+                   dropout=0.0, weight_decay=1e-4, from_dir=str(out / "allocator"), pool_path=pool_path)
+        for part in ("decomposer", "allocator"):
+            shutil.rmtree(out / part)
+            shutil.copytree(rd / part, out / part)
     click.echo(f"router: {out}  (use it with: subroute ask --router {out} ...)")

@@ -223,19 +223,21 @@ def evaluate_rules(qs: list[Question], pool: Pool, outcomes: Outcomes,
 def resolver(pool: Pool, examples: list) -> Callable[[StepLabel, str], Try]:
     """Runs a (step, model) pair the grouped search never tried (through the pool's call
     cache, so each pair costs one call ever), from the examples the labels came from."""
-    from subroute.train.labels import attempt, gold_step_jobs
+    from subroute.retrieve import BM25Retriever
+    from subroute.train.labels import attempt, label_job
 
     by_id = {e.id: e for e in examples}
-    jobs: dict[str, list] = {}
+    retrievers: dict[str, BM25Retriever | None] = {}
 
     def resolve(lab: StepLabel, model: str) -> Try:
         ex = by_id.get(lab.example_id)
         if ex is None:
             raise SubrouteError(f"labels name example {lab.example_id}, which is not in the --data file; "
                                 "pass the file the labels were built from")
-        if ex.id not in jobs:
-            jobs[ex.id] = gold_step_jobs(ex)
-        return attempt(jobs[ex.id][lab.step], pool[model])[0]
+        if ex.id not in retrievers:
+            retrievers[ex.id] = BM25Retriever(ex.context) if ex.context else None
+        # asked as the label recorded it: the gold wording or a frozen decomposer's
+        return attempt(label_job(ex, lab, retrievers[ex.id]), pool[model])[0]
 
     return resolve
 
@@ -270,7 +272,7 @@ def train_sft(qs: list[Question], pool: Pool, cfg: TrainConfig, log: Callable[[d
         loss.backward()
         opt.step()
         if log and (ep % 25 == 0 or ep == cfg.sft_epochs - 1):
-            log({"phase": "sft", "step": ep, "loss": float(loss)})
+            log({"phase": "sft", "step": ep, "loss": float(loss.detach())})
     net.eval()  # dropout off from here: GRPO samples and evaluation use the plain policy
     return net
 

@@ -14,6 +14,10 @@ On fictional data each hop has a gold answer, so "correct" needs no judge: it is
 scorer the benchmark reports and the RL reward pays. Every try is recorded (model,
 correct, cost, confidence, answer), not only the winner, so training can price mistakes.
 
+Alternation (seeds/001): labels can also be built on the steps a frozen, trained decomposer
+writes instead of the gold wording (`reworded`), so the allocator is trained again on the
+subtasks it will actually see; gold answers still score them, step by step.
+
 Batch work: progress bar; results are appended line by line to a JSONL file, and a rerun
 skips the (example, step) pairs already there, so an interrupted run resumes. With a Ray
 address, examples are fanned out to the cluster (each worker loads the pool itself).
@@ -23,9 +27,9 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from subroute.bench.records import Example, GoldStep
 from subroute.errors import SubrouteError
@@ -33,6 +37,9 @@ from subroute.execute import DEFAULT_STEP_BUDGET, is_synthesis, step_messages, s
 from subroute.models.base import Completion, Message
 from subroute.pool import Pool, PoolModel
 from subroute.retrieve import BM25Retriever
+
+if TYPE_CHECKING:
+    from subroute.decompose import Decomposition
 
 LABELS_VERSION = 1
 
@@ -62,6 +69,8 @@ class GoldStepJob:
 
 
 def gold_step_jobs(ex: Example, *, step_budget: int = DEFAULT_STEP_BUDGET) -> list[GoldStepJob]:
+    """Each gold step asked as the pipeline would ask it (earlier gold answers filled in,
+    passages retrieved)."""
     if not ex.decomposition:
         raise SubrouteError(f"example {ex.id} has no gold decomposition")
     retriever = BM25Retriever(ex.context) if ex.context else None
@@ -73,6 +82,46 @@ def gold_step_jobs(ex: Example, *, step_budget: int = DEFAULT_STEP_BUDGET) -> li
                                        budget=step_budget)
         jobs.append(GoldStepJob(ex, i, g, q, msgs, len(passages)))
     return jobs
+
+
+def label_job(ex: Example, lab: "StepLabel", retriever: BM25Retriever | None = None, *,
+              step_budget: int = DEFAULT_STEP_BUDGET) -> GoldStepJob:
+    """The job a label was made from, rebuilt from its recorded query and type, so a
+    label on a decomposer's wording is re-asked in that wording."""
+    if not ex.decomposition or lab.step >= len(ex.decomposition):
+        raise SubrouteError(f"label {lab.example_id} step {lab.step + 1} has no gold step in example {ex.id}; "
+                            "pass the data file the labels were built from")
+    if retriever is None and ex.context:
+        retriever = BM25Retriever(ex.context)
+    msgs, passages = step_messages(lab.query, synthesis=lab.type == "synthesis", retriever=retriever, budget=step_budget)
+    return GoldStepJob(ex, lab.step, ex.decomposition[lab.step], lab.query, msgs, len(passages))
+
+
+def reworded(ex: Example, decomposition: "Decomposition") -> Example | None:
+    """`ex` with its gold steps worded as a decomposer wrote them (its #k references and
+    step types; the gold answers stay, to score each step). None when the decomposition
+    does not line up with the gold one (another number of steps, or it fell back to one
+    step): no gold answer can score those steps, and no allocation can save the question."""
+    gold, steps = ex.decomposition or [], decomposition.steps
+    if decomposition.fallback or not gold or len(steps) != len(gold):
+        return None
+    return replace(ex, decomposition=[
+        replace(g, question=s.text, depends_on=tuple(s.depends_on),
+                type=s.type or ("synthesis" if is_synthesis(None, tuple(s.depends_on)) else "recall"))
+        for s, g in zip(steps, gold)])
+
+
+def reword_examples(examples: list[Example], decomposer, *, progress: bool = True) -> tuple[list[Example], int]:
+    """Every example as `decomposer` splits it (see `reworded`); returns the ones that line
+    up with their gold decomposition and how many did not."""
+    from tqdm import tqdm
+
+    out = []
+    for ex in tqdm(examples, desc="decomposing", unit="q", file=sys.stderr, disable=not progress):
+        r = reworded(ex, decomposer.decompose(ex.question, ex))
+        if r is not None:
+            out.append(r)
+    return out, len(examples) - len(out)
 
 
 def attempt(job: GoldStepJob, model: PoolModel, max_tokens: int = 48) -> tuple[Try, Completion]:
@@ -99,6 +148,7 @@ class StepLabel:
     label: str | None = None  # cheapest correct model among those tried
     world_seed: int | None = None
     version: int = LABELS_VERSION
+    decomposer: str | None = None  # whose wording the step has; None: the gold decomposition
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -159,8 +209,12 @@ def grouped_search(pool: Pool, job: GoldStepJob, *, thresholds: tuple[float, ...
                      job.step.answer, probe.confidence, list(tried.values()), label, ex.meta.get("seed"))
 
 
-def label_example(pool: Pool, ex: Example, *, skip: set[tuple[str, int]] = frozenset(), **kw) -> list[StepLabel]:  # type: ignore[assignment]
-    return [grouped_search(pool, j, **kw) for j in gold_step_jobs(ex) if (ex.id, j.index) not in skip]
+def label_example(pool: Pool, ex: Example, *, skip: set[tuple[str, int]] = frozenset(),  # type: ignore[assignment]
+                  decomposer: str | None = None, **kw) -> list[StepLabel]:
+    labs = [grouped_search(pool, j, **kw) for j in gold_step_jobs(ex) if (ex.id, j.index) not in skip]
+    for lab in labs:
+        lab.decomposer = decomposer
+    return labs
 
 
 def read_labels(path: str | Path) -> list[StepLabel]:
