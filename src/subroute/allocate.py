@@ -53,13 +53,16 @@ MAX_ANSWER_WORDS = 6
 _ITEM_SPLIT = re.compile(r"\s*(?:,|;|\n|\band\b|&)\s*")
 
 
+def is_short_answer(text: str, max_words: int = MAX_ANSWER_WORDS) -> bool:
+    """An answer a later step can use as #k: not empty and not a sentence (a list answer is
+    fine as long as each item is short)."""
+    items = [x for x in _ITEM_SPLIT.split(text.strip()) if x.strip()]
+    return bool(items) and all(len(item.split()) <= max_words for item in items)
+
+
 def step_confidence(c: Completion, alpha: float, max_words: int = MAX_ANSWER_WORDS) -> float | None:
-    """The alpha-quantile token probability, 0 for an empty or a rambling answer (a list
-    answer is fine as long as each item is short)."""
-    items = [x for x in _ITEM_SPLIT.split(c.text.strip()) if x.strip()]
-    if not items or any(len(item.split()) > max_words for item in items):
-        return 0.0
-    return c.confidence(alpha)
+    """The alpha-quantile token probability, 0 for an empty or a rambling answer."""
+    return c.confidence(alpha) if is_short_answer(c.text, max_words) else 0.0
 
 
 def cheapest_per_tier(pool: Pool) -> list[PoolModel]:

@@ -83,6 +83,12 @@ def is_synthesis(step_type: str | None, depends_on: tuple[int, ...]) -> bool:
     return step_type == "synthesis" or len(depends_on) >= 2
 
 
+def is_cited(steps, i: int) -> bool:
+    """Whether a later step uses step i's answer (0-based) as #k; those answers must be
+    short to be usable, while the last answer is scored like any final answer."""
+    return any(i + 1 in tuple(s.depends_on) for s in steps[i + 1:])
+
+
 def substitute(text: str, answers: list[str]) -> str:
     def rep(m: re.Match) -> str:
         k = int(m.group(1))

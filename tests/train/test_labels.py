@@ -45,6 +45,20 @@ def test_grouped_search_finds_cheapest_correct_with_few_tries():
     assert len(l_.prompts) == 1
 
 
+def test_a_right_answer_in_a_sentence_is_not_a_solved_step():
+    # "It is Voss Glassworks, founded in 1958 by Mirela Voss." contains the gold answer but would
+    # break the next step as #1; the search moves on to a model that answers usably
+    s = ScriptedModel("s", {"Which company": ("It is Voss Glassworks, founded in 1958 by Mirela Voss herself.", 0.95)})
+    m = ScriptedModel("m", {"Which company": ("Voss Glassworks", 0.9)})
+    pool = make_pool({"s": ("small", 0.1, s), "m": ("medium", 1.0, m)})
+    lab = grouped_search(pool, gold_step_jobs(_example())[0], thresholds=(0.8,))
+    assert [(t.model, t.correct) for t in lab.tries] == [("s", False), ("m", True)] and lab.label == "m"
+    # the last step's answer is the final answer, scored like one: a sentence is fine there
+    s.rules["In which city"] = ("The company is based in Quellin, a city on the river Ambrel.", 0.95)
+    last = grouped_search(pool, gold_step_jobs(_example())[1], thresholds=(0.8,))
+    assert last.tries[0].model == "s" and last.tries[0].correct and last.label == "s"
+
+
 def test_max_tries_bounds_the_search():
     pool, _ = _pool()
     lab = grouped_search(pool, gold_step_jobs(_example())[1], thresholds=(0.8, 0.5), max_tries=1)

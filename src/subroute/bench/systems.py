@@ -24,11 +24,11 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from subroute.allocate import Allocator, CascadeAllocator, ConfidenceAllocator, RandomAllocator
+from subroute.allocate import Allocator, CascadeAllocator, ConfidenceAllocator, RandomAllocator, is_short_answer
 from subroute.bench.records import Call, Example, Result
 from subroute.decompose import GoldDecomposer, PromptedDecomposer, SingleStepDecomposer
 from subroute.errors import SubrouteError
-from subroute.execute import DEFAULT_STEP_BUDGET, CallRecord, is_synthesis, step_messages, substitute
+from subroute.execute import DEFAULT_STEP_BUDGET, CallRecord, is_cited, is_synthesis, step_messages, substitute
 from subroute.models.base import Completion
 from subroute.pool import Pool
 from subroute.prompts import answer_messages
@@ -141,7 +141,7 @@ class OracleSystem:
         calls: list[Call] = []
         hops: list[bool] = []
         ladder = sorted(self.pool.models, key=lambda m: (m.price_in + m.price_out, m.tier_rank))
-        for g in ex.decomposition:
+        for i, g in enumerate(ex.decomposition):
             msgs, _ = step_messages(substitute(g.question, gold), synthesis=is_synthesis(g.type, g.depends_on),
                                     retriever=retriever, budget=self.step_budget)
             winner: Completion | None = None
@@ -152,7 +152,8 @@ class OracleSystem:
                 except SubrouteError:
                     continue
                 last = c
-                if score_step(c.text, g).correct:
+                # right and usable: an answer a later step cites as #k must be short (as in labels)
+                if score_step(c.text, g).correct and (is_short_answer(c.text) or not is_cited(ex.decomposition, i)):
                     winner = c
                     break
             hops.append(winner is not None)

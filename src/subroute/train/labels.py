@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from subroute.bench.records import Example, GoldStep
 from subroute.errors import SubrouteError
-from subroute.execute import DEFAULT_STEP_BUDGET, is_synthesis, step_messages, substitute
+from subroute.execute import DEFAULT_STEP_BUDGET, is_cited, is_synthesis, step_messages, substitute
 from subroute.models.base import Completion, Message
 from subroute.pool import Pool, PoolModel
 from subroute.retrieve import BM25Retriever
@@ -125,11 +125,17 @@ def reword_examples(examples: list[Example], decomposer, *, progress: bool = Tru
 
 
 def attempt(job: GoldStepJob, model: PoolModel, max_tokens: int = 48) -> tuple[Try, Completion]:
-    from subroute.allocate import step_confidence
+    """One model's answer to one step. Correct means right and usable: the answer matches the
+    gold hop and, when a later step cites it, is short. A sentence that contains the answer
+    ("The answer is: Quellin.") scores as right, but substituted for #k it breaks the next
+    step; counting it as solved taught an allocator to send every step to SmolLM2, which
+    answers that way (world 900: 0 of 24 questions end to end)."""
+    from subroute.allocate import is_short_answer, step_confidence
     from subroute.scoring import score_step
 
     c = model.generate(job.messages, max_tokens=max_tokens)
-    ok = bool(score_step(c.text, job.step).correct)
+    ok = bool(score_step(c.text, job.step).correct) and (
+        is_short_answer(c.text) or not is_cited(job.example.decomposition or [], job.index))
     # the confidence the allocators act on (0 for a rambling answer), so features match
     conf = step_confidence(c, 0.1)
     return Try(model.name, model.tier, ok, c.cost, conf, c.text, c.usage.input_tokens, c.usage.output_tokens), c
