@@ -9,11 +9,16 @@ from __future__ import annotations
 from subroute.errors import SubrouteError
 from subroute.models.base import Message
 
-# 13 tokens. Every step of the pipeline pays for this line, so it is short: on 80 gold steps
-# of a held-out world (seed 55) this wording kept accuracy (qwen-0.5b 0.70, qwen-1.5b 0.79)
-# against the earlier 34-token instruction (0.69, 0.81) at 156 instead of 177 input tokens
-# a step; "Reply with the answer only." (6 tokens) lost synthesis steps (4/10 against 6/10).
-ANSWER_SYSTEM = "Answer with a name, number, year or short phrase only."
+# Every step of the pipeline pays for this line (34 tokens). A 13-token version ("Answer with
+# a name, number, year or short phrase only.") was measured and not kept: on 80 gold steps of
+# world 55 it kept step accuracy (qwen-0.5b 0.70 vs 0.69, qwen-1.5b 0.79 vs 0.81) at 156
+# instead of 177 input tokens, but Qwen-0.5B's confidence came out lower, so the default
+# threshold escalated more steps: `subroute demo` default router 0.542 at 58% of Qwen-1.5B's
+# cost (this line: 0.583 at 51%), bench_serve cost 1.57x Qwen-1.5B (this line: 1.22x).
+ANSWER_SYSTEM = (
+    "You answer questions using the given context. Reply with the answer only: a name, "
+    "a number, a year or a short phrase. No explanation, no full sentence."
+)
 
 
 def check_question(question: str) -> str:
