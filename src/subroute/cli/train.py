@@ -103,10 +103,16 @@ def allocator_cmd(labels_path: str, out_dir: str, cost_lambda: float, sft_epochs
     from subroute.train.plots import plot_history
 
     pool = load_pool(pool_path).use_cache(CallCache())
-    labs = read_labels(labels_path)
-    tr, te = split_by_seed(labs, heldout, seed)
     cfg = TrainConfig(sft_epochs=sft_epochs, grpo_iters=grpo_iters, cost_lambda=cost_lambda, seed=seed,
                       dropout=dropout, weight_decay=weight_decay)
+    net = None
+    if from_dir:  # checked before any work: a wrong folder or another pool's allocator fails now
+        start = Path(from_dir) / "allocator" if (Path(from_dir) / "allocator").is_dir() else Path(from_dir)
+        net, start_manifest = load_allocator(start, pool)
+        cfg.hidden = start_manifest["config"]["hidden"]
+        cfg.dropout = start_manifest["config"].get("dropout", 0.0)
+    labs = read_labels(labels_path)
+    tr, te = split_by_seed(labs, heldout, seed)
     qs_tr = questions_from_labels(tr)
     qs_te = questions_from_labels(te) if te else []
     outcomes = Outcomes(pool, resolver(pool, _examples(data_path)) if data_path else None)
@@ -114,12 +120,7 @@ def allocator_cmd(labels_path: str, out_dir: str, cost_lambda: float, sft_epochs
         ran = complete_outcomes(qs_tr + qs_te, pool, outcomes)
         click.echo(f"ran {ran} untried (step, model) pairs; every outcome is now known")
     history: list[dict] = []
-    if from_dir:
-        start = Path(from_dir) / "allocator" if (Path(from_dir) / "allocator").is_dir() else Path(from_dir)
-        net, start_manifest = load_allocator(start, pool)
-        cfg.hidden = start_manifest["config"]["hidden"]
-        cfg.dropout = start_manifest["config"].get("dropout", 0.0)
-    else:
+    if net is None:
         net = train_sft(qs_tr, pool, cfg, log=history.append)
     after_sft = {"train": evaluate(net, qs_tr, pool, outcomes), "heldout": evaluate(net, qs_te, pool, outcomes) if qs_te else None}
     net = train_grpo(net, qs_tr, pool, outcomes, cfg, log=history.append)
