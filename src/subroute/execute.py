@@ -14,12 +14,13 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from subroute.allocate import Allocator, cheapest_per_tier
+from subroute.allocate import Allocator, cheapest_per_tier, is_short_answer
 from subroute.decompose import REF, Subtask
 from subroute.models.base import Completion
 from subroute.pool import Pool, PoolModel
 from subroute.prompts import answer_messages
 from subroute.retrieve import Retriever, approx_tokens
+from subroute.scoring import score_step
 
 
 @dataclass
@@ -83,10 +84,22 @@ def is_synthesis(step_type: str | None, depends_on: tuple[int, ...]) -> bool:
     return step_type == "synthesis" or len(depends_on) >= 2
 
 
+def step_type(declared: str | None, depends_on: tuple[int, ...]) -> str:
+    """A step's type as labels record it: the declared one, else synthesis or recall."""
+    return declared or ("synthesis" if is_synthesis(None, depends_on) else "recall")
+
+
 def is_cited(steps, i: int) -> bool:
-    """Whether a later step uses step i's answer (0-based) as #k; those answers must be
-    short to be usable, while the last answer is scored like any final answer."""
+    """Whether a later step uses step i's answer (0-based) as #k."""
     return any(i + 1 in tuple(s.depends_on) for s in steps[i + 1:])
+
+
+def solves_step(text: str, steps, i: int) -> bool:
+    """Whether `text` solves gold step i (0-based) of a chain: right, and, when a later step
+    cites it as #k, short enough to substitute there (a sentence around the right name
+    breaks the next step); the last answer is scored like any final answer. Labels and the
+    benchmark's oracle both judge steps by this."""
+    return bool(score_step(text, steps[i]).correct) and (is_short_answer(text) or not is_cited(steps, i))
 
 
 def substitute(text: str, answers: list[str]) -> str:

@@ -24,17 +24,17 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from subroute.allocate import Allocator, CascadeAllocator, ConfidenceAllocator, RandomAllocator, is_short_answer
+from subroute.allocate import Allocator, CascadeAllocator, ConfidenceAllocator, RandomAllocator
 from subroute.bench.records import Call, Example, Result
 from subroute.decompose import GoldDecomposer, PromptedDecomposer, SingleStepDecomposer
 from subroute.errors import SubrouteError
-from subroute.execute import DEFAULT_STEP_BUDGET, CallRecord, is_cited, is_synthesis, step_messages, substitute
+from subroute.execute import DEFAULT_STEP_BUDGET, CallRecord, is_synthesis, solves_step, step_messages, substitute
 from subroute.models.base import Completion
 from subroute.pool import Pool
 from subroute.prompts import answer_messages
 from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner, Trace
 from subroute.retrieve import BM25Retriever
-from subroute.scoring import hop_match, score_example, score_step
+from subroute.scoring import hop_match, score_example
 
 COT_SYSTEM = (
     "Answer the question using the context. Think step by step in a few short sentences, "
@@ -152,8 +152,7 @@ class OracleSystem:
                 except SubrouteError:
                     continue
                 last = c
-                # right and usable: an answer a later step cites as #k must be short (as in labels)
-                if score_step(c.text, g).correct and (is_short_answer(c.text) or not is_cited(ex.decomposition, i)):
+                if solves_step(c.text, ex.decomposition, i):  # right and usable as #k, as in labels
                     winner = c
                     break
             hops.append(winner is not None)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from subroute.bench.records import Example, GoldStep
 from subroute.errors import SubrouteError
-from subroute.execute import DEFAULT_STEP_BUDGET, is_cited, is_synthesis, step_messages, substitute
+from subroute.execute import DEFAULT_STEP_BUDGET, is_synthesis, solves_step, step_messages, step_type, substitute
 from subroute.models.base import Completion, Message
 from subroute.pool import Pool, PoolModel
 from subroute.retrieve import BM25Retriever
@@ -107,7 +107,7 @@ def reworded(ex: Example, decomposition: "Decomposition") -> Example | None:
         return None
     return replace(ex, decomposition=[
         replace(g, question=s.text, depends_on=tuple(s.depends_on),
-                type=s.type or ("synthesis" if is_synthesis(None, tuple(s.depends_on)) else "recall"))
+                type=step_type(s.type, tuple(s.depends_on)))
         for s, g in zip(steps, gold)])
 
 
@@ -130,12 +130,10 @@ def attempt(job: GoldStepJob, model: PoolModel, max_tokens: int = 48) -> tuple[T
     ("The answer is: Quellin.") scores as right, but substituted for #k it breaks the next
     step; counting it as solved taught an allocator to send every step to SmolLM2, which
     answers that way (world 900: 0 of 24 questions end to end)."""
-    from subroute.allocate import is_short_answer, step_confidence
-    from subroute.scoring import score_step
+    from subroute.allocate import step_confidence
 
     c = model.generate(job.messages, max_tokens=max_tokens)
-    ok = bool(score_step(c.text, job.step).correct) and (
-        is_short_answer(c.text) or not is_cited(job.example.decomposition or [], job.index))
+    ok = solves_step(c.text, job.example.decomposition or [], job.index)
     # the confidence the allocators act on (0 for a rambling answer), so features match
     conf = step_confidence(c, 0.1)
     return Try(model.name, model.tier, ok, c.cost, conf, c.text, c.usage.input_tokens, c.usage.output_tokens), c
@@ -211,7 +209,7 @@ def grouped_search(pool: Pool, job: GoldStepJob, *, thresholds: tuple[float, ...
     label = min(correct, key=lambda t: pool[t.model].price_in + pool[t.model].price_out).model if correct else None
     ex = job.example
     return StepLabel(ex.id, job.index, len(ex.decomposition or []), job.query,
-                     job.step.type or ("synthesis" if is_synthesis(None, tuple(job.step.depends_on)) else "recall"),
+                     step_type(job.step.type, tuple(job.step.depends_on)),
                      job.step.answer, probe.confidence, list(tried.values()), label, ex.meta.get("seed"))
 
 
