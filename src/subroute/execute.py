@@ -4,8 +4,10 @@ seeing only the passages it needs.
 Each step's query is the subtask with earlier answers filled in; a retriever picks its
 passages from the question's context within `step_budget` tokens. Synthesis steps (those
 combining two or more earlier answers: compare, compute) get no passages: everything they
-need is in the step text. A step whose accepted answer is empty is retried one tier up (a
-recorded fallback), so "a model that returns nothing" never silently becomes the answer.
+need is in the step text; those that compute over numbers in it are program steps (the
+model writes an expression, `subroute.program` evaluates it). A step whose accepted answer
+is empty is retried one tier up (a recorded fallback), so "a model that returns nothing"
+never silently becomes the answer.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any
 
 from subroute.allocate import Allocator, cheapest_per_tier, is_short_answer
 from subroute.decompose import REF, Subtask
-from subroute.models.base import Completion
+from subroute.models.base import Completion, Message, Usage
 from subroute.pool import Pool, PoolModel
+from subroute.program import ProgramError, is_program_step, program_messages, run_program
 from subroute.prompts import answer_messages
 from subroute.retrieve import Retriever, approx_tokens
 from subroute.scoring import score_step
@@ -35,11 +38,14 @@ class CallRecord:
     confidence: float | None
     text: str
     cached: bool = False
+    program: str | None = None  # a program step's expression (text is its value)
+    note: str | None = None  # e.g. why a program was not used
 
     @classmethod
     def of(cls, role: str, c: Completion, pool: Pool) -> "CallRecord":
         return cls(c.model, pool[c.model].tier, role, c.usage.input_tokens, c.usage.output_tokens,
-                   c.cost, c.latency_s, c.confidence(), c.text, c.cached)
+                   c.cost, c.latency_s, c.confidence(), c.text, c.cached, c.extra.get("program"),
+                   c.extra.get("program_error"))
 
 
 @dataclass
@@ -71,13 +77,50 @@ class StepRecord:
         return d
 
 
-def step_messages(query: str, *, synthesis: bool, retriever: Retriever | None, budget: int) -> tuple[list, list[str]]:
-    """The prompt for one step and the passages it sees. Synthesis steps see none."""
+PROGRAM_MAX_TOKENS = 96  # a {name: number} mapping of three long fictional names fits
+
+
+@dataclass
+class StepPrompt:
+    """How one step is asked of any model, the same for the router, the oracle and labels.
+
+    A recall step is asked for the answer over its passages. A program step (a synthesis
+    step that computes over numbers in its text, see `subroute.program`) is asked for a
+    Python expression, which is evaluated safely; the completion's text is then the value
+    and ``extra["program"]`` the expression. An expression that does not evaluate is
+    recorded and the same model is asked plainly; the step is billed for both calls."""
+
+    query: str
+    messages: list[Message]
+    passages: list[str]
+    program: bool = False
+
+    def ask(self, model: PoolModel, max_tokens: int = 48) -> Completion:
+        if not self.program:
+            return model.generate(self.messages, max_tokens=max_tokens)
+        c = model.generate(program_messages(self.query), max_tokens=max(max_tokens, PROGRAM_MAX_TOKENS))
+        try:
+            return replace(c, text=run_program(c.text), extra={**c.extra, "program": c.text.strip()})
+        except ProgramError as e:
+            plain = model.generate(self.messages, max_tokens=max_tokens)
+            return replace(plain, usage=Usage(c.usage.input_tokens + plain.usage.input_tokens,
+                                              c.usage.output_tokens + plain.usage.output_tokens),
+                           cost=c.cost + plain.cost, latency_s=c.latency_s + plain.latency_s,
+                           cached=c.cached and plain.cached,
+                           extra={**plain.extra, "program": c.text.strip(), "program_error": str(e)})
+
+
+def step_prompt(query: str, *, synthesis: bool, retriever: Retriever | None, budget: int,
+                programs: bool = True) -> StepPrompt:
+    """The prompt for one step and the passages it sees. Synthesis steps see none; those
+    that compute over numbers are program steps unless `programs` is off."""
     passages = retriever.select(query, budget) if retriever and not synthesis else []
     if passages and len(passages) == len(getattr(retriever, "passages", ())):
         # everything fits: the context as written (the same prompt, and cache key, as a direct call)
-        return answer_messages(query, retriever.context), passages  # type: ignore[union-attr]
-    return answer_messages(query, "\n\n".join(passages) or None), passages
+        msgs = answer_messages(query, retriever.context)  # type: ignore[union-attr]
+    else:
+        msgs = answer_messages(query, "\n\n".join(passages) or None)
+    return StepPrompt(query, msgs, passages, programs and is_program_step(query, synthesis=synthesis))
 
 
 def is_synthesis(step_type: str | None, depends_on: tuple[int, ...]) -> bool:
@@ -118,19 +161,22 @@ DEFAULT_STEP_BUDGET = 100
 
 
 class Executor:
-    def __init__(self, pool: Pool, allocator: Allocator, *, step_budget: int = DEFAULT_STEP_BUDGET, max_tokens: int = 48) -> None:
+    def __init__(self, pool: Pool, allocator: Allocator, *, step_budget: int = DEFAULT_STEP_BUDGET, max_tokens: int = 48,
+                 programs: bool = True) -> None:
         self.pool = pool
         self.allocator = allocator
         self.step_budget = step_budget
         self.max_tokens = max_tokens
+        self.programs = programs
 
     def run_step(self, step: Subtask, answers: list[str], retriever: Retriever | None) -> StepRecord:
         query = substitute(step.text, answers)
-        messages, passages = step_messages(query, synthesis=is_synthesis(step.type, step.depends_on),
-                                           retriever=retriever, budget=self.step_budget)
+        prompt = step_prompt(query, synthesis=is_synthesis(step.type, step.depends_on), retriever=retriever,
+                             budget=self.step_budget, programs=self.programs)
+        passages = prompt.passages
 
         def solve(m: PoolModel) -> Completion:
-            return m.generate(messages, max_tokens=self.max_tokens)
+            return prompt.ask(m, self.max_tokens)
 
         # allocators see the step as it will be asked: earlier answers filled in
         a = self.allocator.run(replace(step, text=query), solve, self.pool)

@@ -80,10 +80,11 @@ def shipped_router_dir() -> Path | None:
 
 class Reasoner:
     def __init__(self, pool: Pool, decomposer: Decomposer, allocator: Allocator, *, name: str = "router",
-                 step_budget: int = DEFAULT_STEP_BUDGET, integrate: str = "last", max_tokens: int = 48) -> None:
+                 step_budget: int = DEFAULT_STEP_BUDGET, integrate: str = "last", max_tokens: int = 48,
+                 programs: bool = True) -> None:
         self.pool = pool
         self.decomposer = decomposer
-        self.executor = Executor(pool, allocator, step_budget=step_budget, max_tokens=max_tokens)
+        self.executor = Executor(pool, allocator, step_budget=step_budget, max_tokens=max_tokens, programs=programs)
         self.name = name
         self.notes: list[str] = []  # said once in every trace (e.g. which router was loaded)
         if integrate != "last" and not integrate.startswith("model:"):

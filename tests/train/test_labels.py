@@ -29,8 +29,8 @@ def _pool():
 def test_jobs_fill_gold_answers_and_retrieve():
     jobs = gold_step_jobs(_example())
     assert jobs[1].query == "In which city is Voss Glassworks based?"
-    assert "Voss Glassworks is based in Quellin." in jobs[1].messages[-1]["content"]
-    assert "Orvane" not in jobs[1].messages[-1]["content"]
+    assert "Voss Glassworks is based in Quellin." in jobs[1].prompt.messages[-1]["content"]
+    assert "Orvane" not in jobs[1].prompt.messages[-1]["content"]
 
 
 def test_grouped_search_finds_cheapest_correct_with_few_tries():
@@ -126,7 +126,7 @@ def test_labels_on_a_decomposers_steps_are_rebuilt_in_its_wording(tmp_path):
     assert [lab.decomposer for lab in labs] == ["trained:x", "trained:x"]
     assert labs[1].query == "Where is Voss Glassworks based?"
     for lab in labs:  # the resolver re-asks a label exactly as it was labelled
-        assert label_job(_example(), lab).messages == gold_step_jobs(kept[0])[lab.step].messages
+        assert label_job(_example(), lab).prompt == gold_step_jobs(kept[0])[lab.step].prompt
     gold = build_labels(pool, [_example()], tmp_path / "gold.jsonl", progress=False)
-    assert label_job(_example(), gold[1]).messages == gold_step_jobs(_example())[1].messages
+    assert label_job(_example(), gold[1]).prompt == gold_step_jobs(_example())[1].prompt
     assert gold[1].decomposer is None

@@ -42,7 +42,7 @@ from subroute.bench.records import Example, Result
 
 # Report order of the families this project's runner produces; any other family follows.
 FAMILY_ORDER = ("direct", "cot", "random", "whole", "cascade", "router", "router-cascade", "router-default",
-                "router-prompted", "router-fullctx", "router-gold", "oracle")
+                "router-prompted", "router-fullctx", "router-noprog", "router-gold", "oracle")
 
 Point = tuple[float, float]  # (cost, accuracy)
 

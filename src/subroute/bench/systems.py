@@ -28,7 +28,7 @@ from subroute.allocate import Allocator, CascadeAllocator, ConfidenceAllocator, 
 from subroute.bench.records import Call, Example, Result
 from subroute.decompose import GoldDecomposer, PromptedDecomposer, SingleStepDecomposer
 from subroute.errors import SubrouteError
-from subroute.execute import DEFAULT_STEP_BUDGET, CallRecord, is_synthesis, solves_step, step_messages, substitute
+from subroute.execute import DEFAULT_STEP_BUDGET, CallRecord, is_synthesis, solves_step, step_prompt, substitute
 from subroute.models.base import Completion
 from subroute.pool import Pool
 from subroute.prompts import answer_messages
@@ -129,6 +129,7 @@ class ReasonerSystem:
 class OracleSystem:
     pool: Pool
     step_budget: int = DEFAULT_STEP_BUDGET
+    programs: bool = True  # steps asked as the router asks them
     name: str = "oracle"
     family: str = "oracle"
     param: float | None = None
@@ -142,13 +143,13 @@ class OracleSystem:
         hops: list[bool] = []
         ladder = sorted(self.pool.models, key=lambda m: (m.price_in + m.price_out, m.tier_rank))
         for i, g in enumerate(ex.decomposition):
-            msgs, _ = step_messages(substitute(g.question, gold), synthesis=is_synthesis(g.type, g.depends_on),
-                                    retriever=retriever, budget=self.step_budget)
+            prompt = step_prompt(substitute(g.question, gold), synthesis=is_synthesis(g.type, g.depends_on),
+                                 retriever=retriever, budget=self.step_budget, programs=self.programs)
             winner: Completion | None = None
             last: Completion | None = None
             for m in ladder:
                 try:
-                    c = m.generate(msgs, max_tokens=48)
+                    c = prompt.ask(m, 48)
                 except SubrouteError:
                     continue
                 last = c
@@ -179,7 +180,8 @@ def standard_systems(pool: Pool, examples: list[Example], *, thresholds: tuple[f
     pool), its threshold sweep with the same decomposer, and the oracle when the data has
     gold decompositions. `extended` (what `bench` runs; `demo` leaves it out to finish in
     minutes on a CPU) adds random allocation, the prompted router, the per-step cascade
-    sweep, the router without retrieval and the router on gold decompositions."""
+    sweep, the router without retrieval, the router without program steps and the router
+    on gold decompositions."""
     systems: list[System] = [DirectSystem(pool, m.name) for m in pool]
     if cot:
         systems.append(DirectSystem(pool, pool.models[-1].name, cot=True))
@@ -205,6 +207,8 @@ def standard_systems(pool: Pool, examples: list[Example], *, thresholds: tuple[f
                                   family="router-prompted"))
         full = Reasoner(pool, dec, default.executor.allocator, name="router-fullctx", step_budget=100_000)
         systems.append(ReasonerSystem(full, full.name, "router-fullctx"))
+        plain = Reasoner(pool, dec, default.executor.allocator, name="router-noprog", programs=False)
+        systems.append(ReasonerSystem(plain, plain.name, "router-noprog"))
     if any(e.decomposition for e in examples):
         if extended:
             gold = Reasoner(pool, GoldDecomposer(), default.executor.allocator, name="router-gold")

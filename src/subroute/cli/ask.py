@@ -39,8 +39,11 @@ def format_trace(t: Trace) -> str:
         conf = f" · conf {s.confidence:.2f}" if s.confidence is not None else ""
         lines.append(f"{branch} {s.index}. {s.query}  →  {s.answer}")
         pad = "   " if k == len(t.steps) - 1 else "│  "
-        lines.append(f"{pad}   {s.model} ({s.tier}){conf} · {len(s.calls)} call(s) · ${s.cost:.7f} · "
-                     f"{s.passages} passage(s)")
+        last = s.calls[-1] if s.calls else None
+        how = f"{s.passages} passage(s)"
+        if last is not None and last.program:  # a program step: show what was computed
+            how = f"program {last.program}" if last.note is None else f"program failed ({last.note}); answered plainly"
+        lines.append(f"{pad}   {s.model} ({s.tier}){conf} · {len(s.calls)} call(s) · ${s.cost:.7f} · {how}")
     for n in t.notes:
         lines.append(f"note: {n}")
     lines.append(f"total: {len(t.calls)} calls · {t.tokens} tokens · ${t.cost:.7f} · {t.wall_s:.2f}s")

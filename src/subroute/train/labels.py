@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from subroute.bench.records import Example, GoldStep
 from subroute.errors import SubrouteError
-from subroute.execute import DEFAULT_STEP_BUDGET, is_synthesis, solves_step, step_messages, step_type, substitute
-from subroute.models.base import Completion, Message
+from subroute.execute import DEFAULT_STEP_BUDGET, StepPrompt, is_synthesis, solves_step, step_prompt, step_type, substitute
+from subroute.models.base import Completion
 from subroute.pool import Pool, PoolModel
 from subroute.retrieve import BM25Retriever
 
@@ -64,7 +64,7 @@ class GoldStepJob:
     index: int  # 0-based
     step: GoldStep
     query: str
-    messages: list[Message]
+    prompt: StepPrompt
     passages: int
 
 
@@ -78,9 +78,8 @@ def gold_step_jobs(ex: Example, *, step_budget: int = DEFAULT_STEP_BUDGET) -> li
     jobs = []
     for i, g in enumerate(ex.decomposition):
         q = substitute(g.question, gold)
-        msgs, passages = step_messages(q, synthesis=is_synthesis(g.type, tuple(g.depends_on)), retriever=retriever,
-                                       budget=step_budget)
-        jobs.append(GoldStepJob(ex, i, g, q, msgs, len(passages)))
+        p = step_prompt(q, synthesis=is_synthesis(g.type, tuple(g.depends_on)), retriever=retriever, budget=step_budget)
+        jobs.append(GoldStepJob(ex, i, g, q, p, len(p.passages)))
     return jobs
 
 
@@ -93,8 +92,8 @@ def label_job(ex: Example, lab: "StepLabel", retriever: BM25Retriever | None = N
                             "pass the data file the labels were built from")
     if retriever is None and ex.context:
         retriever = BM25Retriever(ex.context)
-    msgs, passages = step_messages(lab.query, synthesis=lab.type == "synthesis", retriever=retriever, budget=step_budget)
-    return GoldStepJob(ex, lab.step, ex.decomposition[lab.step], lab.query, msgs, len(passages))
+    p = step_prompt(lab.query, synthesis=lab.type == "synthesis", retriever=retriever, budget=step_budget)
+    return GoldStepJob(ex, lab.step, ex.decomposition[lab.step], lab.query, p, len(p.passages))
 
 
 def reworded(ex: Example, decomposition: "Decomposition") -> Example | None:
@@ -132,7 +131,7 @@ def attempt(job: GoldStepJob, model: PoolModel, max_tokens: int = 48) -> tuple[T
     answers that way (world 900: 0 of 24 questions end to end)."""
     from subroute.allocate import step_confidence
 
-    c = model.generate(job.messages, max_tokens=max_tokens)
+    c = job.prompt.ask(model, max_tokens)
     ok = solves_step(c.text, job.example.decomposition or [], job.index)
     # the confidence the allocators act on (0 for a rambling answer), so features match
     conf = step_confidence(c, 0.1)

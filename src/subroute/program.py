@@ -1,0 +1,116 @@
+"""Program steps: a step that computes over numbers is answered by a program, not a guess.
+
+Why: small models compare and subtract numbers badly when asked for the answer outright.
+On the 45 gold comparison and arithmetic steps of two training worlds (seeds 55, 56),
+asked for the answer, Qwen-0.5B was right on 14 (it says "10" to every "how many years
+between") and Qwen-1.5B on 31, at 88 input and output tokens a step; asked for one Python
+expression that computes the answer (two example turns), evaluated here, they were right
+on 36 and 45, at 199 tokens (the evaluation is exact; the model only has to pick the
+operation and copy the numbers). A third example turn (a three-way comparison) cost 82
+more tokens a step for no gain (36 and 44). This is program-of-thought prompting (Chen
+et al., 2022; PAL, Gao et al., 2023) sized for the pool's code models.
+
+A step is a program step when it is a synthesis step with at least two numbers in its
+text (earlier answers substituted): "Which took place later, the X (held in 1972) or the Y
+(held in 2001)?", "How many years are there between 1979 and 2003?". The expression is
+evaluated by ``simpleeval`` (no names, no attribute access, no imports; a whitelist of
+functions), never by ``eval``. An expression that does not evaluate to an answer is a
+`ProgramError`; the caller then asks the same model plainly (see `execute.StepPrompt`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from subroute.errors import SubrouteError
+from subroute.models.base import Message
+
+_NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
+_FENCE = re.compile(r"^```(?:python|py)?\s*|\s*```$")
+
+# Few-shot as alternating chat turns (shared MODELS.md: packed shots fail on these models).
+PROGRAM_SYSTEM = "Write one Python expression that computes the answer. Output only the expression."
+PROGRAM_SHOTS: list[Message] = [
+    {"role": "user", "content": "Question: Which was founded earlier, Ash Bank (founded in 1990) or Elm Press (founded in 1975)?"},
+    {"role": "assistant", "content": 'argmin({"Ash Bank": 1990, "Elm Press": 1975})'},
+    {"role": "user", "content": "Question: How many years are there between 2010 and 1987?"},
+    {"role": "assistant", "content": "abs(2010 - 1987)"},
+]
+
+
+class ProgramError(SubrouteError):
+    """The model's expression could not be evaluated to an answer."""
+
+
+def numbers_in(text: str) -> list[float]:
+    return [float(m.replace(",", "")) for m in _NUMBER.findall(text)]
+
+
+def is_program_step(query: str, *, synthesis: bool) -> bool:
+    """A synthesis step that computes over two or more numbers in its text."""
+    return synthesis and len(numbers_in(query)) >= 2
+
+
+def program_messages(query: str) -> list[Message]:
+    return [{"role": "system", "content": PROGRAM_SYSTEM}, *PROGRAM_SHOTS,
+            {"role": "user", "content": f"Question: {query.strip()}"}]
+
+
+def _arg(pick):
+    def f(d: Any) -> Any:
+        if not isinstance(d, dict) or not d:
+            raise ProgramError("argmin/argmax take a non-empty {name: number} mapping")
+        return pick(d, key=d.get)
+    return f
+
+
+def _extreme(pick):
+    # max/min over a {name: number} mapping compare the numbers (Python would compare the names)
+    def f(*args: Any, **kw: Any) -> Any:
+        if len(args) == 1 and isinstance(args[0], dict) and not kw:
+            return _arg(pick)(args[0])
+        return pick(*args, **kw)
+    return f
+
+
+FUNCTIONS = {
+    "abs": abs, "round": round, "len": len, "sum": sum, "sorted": sorted, "int": int, "float": float,
+    "max": _extreme(max), "min": _extreme(min), "argmax": _arg(max), "argmin": _arg(min),
+}
+
+
+def format_value(v: Any) -> str:
+    if isinstance(v, bool) or v is None:
+        raise ProgramError(f"the expression gave {v!r}, not an answer")
+    if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):
+            raise ProgramError(f"the expression gave {v!r}")
+        return str(int(v)) if v.is_integer() else f"{v:.4g}"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        if not v.strip():
+            raise ProgramError("the expression gave an empty string")
+        return v.strip()
+    if isinstance(v, (list, tuple, set)):
+        return ", ".join(format_value(x) for x in (sorted(v, key=str) if isinstance(v, set) else v))
+    raise ProgramError(f"the expression gave a {type(v).__name__}, not an answer")
+
+
+def run_program(text: str) -> str:
+    """Evaluate a model's expression safely and return the answer as text."""
+    from simpleeval import EvalWithCompoundTypes
+
+    expr = _FENCE.sub("", text.strip()).strip().strip("`").strip()
+    if not expr:
+        raise ProgramError("the model wrote no expression")
+    if "\n" in expr:  # one expression; a model that goes on explaining wrote it first
+        expr = expr.splitlines()[0].strip()
+    ev = EvalWithCompoundTypes(functions=FUNCTIONS, names={})
+    try:
+        return format_value(ev.eval(expr))
+    except ProgramError:
+        raise
+    except Exception as e:  # simpleeval's own errors, SyntaxError, arithmetic errors
+        raise ProgramError(f"cannot evaluate {expr[:60]!r}: {type(e).__name__}") from None

@@ -1,0 +1,127 @@
+"""Program steps: a synthesis step over numbers is answered by an evaluated expression."""
+
+import pytest
+
+from subroute.allocate import ConfidenceAllocator, FixedAllocator
+from subroute.decompose import PromptedDecomposer
+from subroute.execute import step_prompt
+from subroute.program import ProgramError, is_program_step, run_program
+from subroute.reasoner import Reasoner
+from tests.fakes import ScriptedModel, make_pool
+
+
+@pytest.mark.parametrize("expr,value", [
+    ('argmin({"Ash Bank": 1990, "Elm Press": 1975})', "Elm Press"),
+    ('argmax({"Ash Bank": 1990, "Elm Press": 1975})', "Ash Bank"),
+    ('max({"Ash Bank": 1990, "Elm Press": 1975})', "Ash Bank"),  # a mapping's max compares the numbers
+    ('min({"Zed": 3, "Abe": 9})', "Zed"),
+    ("abs(1979 - 2003)", "24"),
+    ("2021 - 1962", "59"),
+    ("10 / 4", "2.5"),
+    ("```python\n1990 - 1950\n```", "40"),
+    ("`abs(2010 - 1987)`", "23"),
+    ("abs(2010 - 1987)\nThis is the number of years.", "23"),
+])
+def test_expressions_evaluate_to_answers(expr, value):
+    assert run_program(expr) == value
+
+
+@pytest.mark.parametrize("expr", [
+    "", "Kradoupevstad", "Beyond Vibaidro (from 1985)", '__import__("os").system("true")', "open('/etc/passwd')",
+    "2 ** 10000000", "1 > 2", "argmin({})", "(1).__class__",
+])
+def test_what_is_not_a_safe_answer_is_a_program_error(expr):
+    with pytest.raises(ProgramError):
+        run_program(expr)
+
+
+def test_only_synthesis_steps_over_two_numbers_are_programs():
+    assert is_program_step("How many years are there between 1979 and 2003?", synthesis=True)
+    assert is_program_step("Of A (population 3,014,400) and B (population 129,900), which is larger?", synthesis=True)
+    assert not is_program_step("How many years are there between 1979 and 2003?", synthesis=False)
+    assert not is_program_step("Which person appears in both A, B and C and B, D?", synthesis=True)
+    assert not is_program_step("In what year was Tarn 2 founded?", synthesis=True)
+    assert not step_prompt("How many years between 1979 and 2003?", synthesis=True, retriever=None, budget=100,
+                           programs=False).program
+
+
+class SmallModel(ScriptedModel):
+    """Writes `program` when asked for an expression, and answers `plain` otherwise."""
+
+    def __init__(self, program: str, plain: str) -> None:
+        super().__init__("s", {}, default=(plain, 0.9))
+        self.program = program
+
+    def generate(self, messages, params):
+        if _is_program_prompt(messages):
+            self.rules = {"between 1979 and 2003": (self.program, 0.9)}
+        c = super().generate(messages, params)
+        self.rules = {"When was A born": ("1979", 0.95), "When was B born": ("2003", 0.95)}
+        return c
+
+
+def _pool(small_program: str, small_plain: str = "10"):
+    small = SmallModel(small_program, small_plain)
+    large = ScriptedModel("l", {}, default=("24", 0.99))
+    dec = ScriptedModel("d", {}, default=("1. When was A born?\n2. When was B born?\n"
+                                          "3. How many years are there between #1 and #2?", 1.0))
+    small.rules = {"When was A born": ("1979", 0.95), "When was B born": ("2003", 0.95)}
+    pool = make_pool({"s": ("small", 0.1, small), "d": ("medium", 1.0, dec), "l": ("large", 10.0, large)})
+    return pool, small
+
+
+def _is_program_prompt(msgs) -> bool:
+    return "Python expression" in msgs[0]["content"]
+
+
+def test_a_program_step_answers_with_the_value_and_records_the_expression():
+    pool, small = _pool("abs(2003 - 1979)")
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator((0.8, 0.5))).answer("Q?", "A was born in 1979.")
+    assert t.answer == "24" and t.steps[2].model == "s"
+    assert t.steps[2].query == "How many years are there between 1979 and 2003?"
+    call = t.steps[2].calls[-1]
+    assert call.program == "abs(2003 - 1979)" and call.text == "24" and call.note is None
+    assert _is_program_prompt(small.prompts[-1]) and not _is_program_prompt(small.prompts[0])
+    assert "program" in t.to_dict()["steps"][2]["calls"][-1]
+
+
+def test_an_expression_that_does_not_evaluate_falls_back_to_a_plain_answer_billed_for_both():
+    pool, small = _pool("the difference is 24 years")  # not an expression
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), FixedAllocator("s")).answer("Q?", "A was born in 1979.")
+    step = t.steps[2]
+    assert step.answer == "10"  # the plain answer, as before programs
+    assert [_is_program_prompt(p) for p in small.prompts[-2:]] == [True, False]
+    call = step.calls[-1]
+    assert call.program == "the difference is 24 years" and "cannot evaluate" in call.note
+    # both calls are billed: program prompt + plain prompt tokens
+    assert call.input_tokens == sum(len(m["content"].split()) for m in small.prompts[-2]) + \
+        sum(len(m["content"].split()) for m in small.prompts[-1])
+
+
+def test_programs_off_asks_plainly():
+    pool, small = _pool("abs(2003 - 1979)")
+    r = Reasoner(pool, PromptedDecomposer(pool, "d"), FixedAllocator("s"), programs=False)
+    assert r.answer("Q?", "A was born in 1979.").answer == "10"
+    assert not any(_is_program_prompt(p) for p in small.prompts)
+
+
+def test_ask_tree_shows_the_program():
+    from subroute.cli.ask import format_trace
+
+    pool, small = _pool("abs(2003 - 1979)")
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), FixedAllocator("s")).answer("Q?", "A was born in 1979.")
+    assert "program abs(2003 - 1979)" in format_trace(t).splitlines()[-2]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model,query,answer", [
+    # Qwen-0.5B asked plainly says "10" to every such step (14 of 14 measured)
+    ("qwen-0.5b", "How many years are there between 1979 and 2003?", "24"),
+    # Qwen-1.5B asked plainly names the earlier one here
+    ("qwen-1.5b", "Which was founded later, Rodaicu Studios (founded in 2005) or Gustend Savings (founded in 2021)?",
+     "Gustend Savings"),
+])
+def test_real_models_compute_program_steps(default_pool, model, query, answer):
+    p = step_prompt(query, synthesis=True, retriever=None, budget=100)
+    c = p.ask(default_pool[model])
+    assert p.program and c.text == answer and c.extra["program"]
