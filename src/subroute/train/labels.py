@@ -63,9 +63,11 @@ class GoldStepJob:
     example: Example
     index: int  # 0-based
     step: GoldStep
-    query: str
-    prompt: StepPrompt
-    passages: int
+    prompt: StepPrompt  # the step's query, passages and how it is asked
+
+    @property
+    def query(self) -> str:
+        return self.prompt.query
 
 
 def gold_step_jobs(ex: Example, *, step_budget: int = DEFAULT_STEP_BUDGET) -> list[GoldStepJob]:
@@ -79,7 +81,7 @@ def gold_step_jobs(ex: Example, *, step_budget: int = DEFAULT_STEP_BUDGET) -> li
     for i, g in enumerate(ex.decomposition):
         q = substitute(g.question, gold)
         p = step_prompt(q, synthesis=is_synthesis(g.type, tuple(g.depends_on)), retriever=retriever, budget=step_budget)
-        jobs.append(GoldStepJob(ex, i, g, q, p, len(p.passages)))
+        jobs.append(GoldStepJob(ex, i, g, p))
     return jobs
 
 
@@ -93,7 +95,7 @@ def label_job(ex: Example, lab: "StepLabel", retriever: BM25Retriever | None = N
     if retriever is None and ex.context:
         retriever = BM25Retriever(ex.context)
     p = step_prompt(lab.query, synthesis=lab.type == "synthesis", retriever=retriever, budget=step_budget)
-    return GoldStepJob(ex, lab.step, ex.decomposition[lab.step], lab.query, p, len(p.passages))
+    return GoldStepJob(ex, lab.step, ex.decomposition[lab.step], p)
 
 
 def reworded(ex: Example, decomposition: "Decomposition") -> Example | None:
