@@ -84,3 +84,28 @@ def test_empty_question_is_refused():
 
     with pytest.raises(SubrouteError, match="the question is empty"):
         Reasoner(pool, SingleStepDecomposer(), FixedAllocator("l")).answer("  ")
+
+
+def test_a_repeated_lookup_reuses_the_earlier_answer_without_a_call():
+    # a decomposer that looks the same fact up twice (as after a comparison) pays for it once
+    pool, small, large, dec = _setup("1. Who founded Voss Glassworks?\n2. Where was #1 born?\n"
+                                     "3. who founded the Voss Glassworks")
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator((0.8, 0.5))).answer("Q?", CONTEXT)
+    assert t.answer == "Mirela Voss" and t.steps[2].calls == [] and t.steps[2].model == "s"
+    assert sum(1 for p in small.prompts if "Who founded" in p[-1]["content"]) == 1
+    assert "step 3: same question as step 1; its answer reused" in t.notes
+    from subroute.cli.ask import format_trace
+
+    assert "0 call(s) · $0.0000000 · same question as step 1" in format_trace(t)
+    # a different question about the same entity is asked
+    pool, small, *_ = _setup("1. Who founded Voss Glassworks?\n2. When was Voss Glassworks founded?")
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator((0.8, 0.5))).answer("Q?", CONTEXT)
+    assert all(s.calls for s in t.steps)
+
+
+def test_query_key_ignores_case_punctuation_and_articles_only():
+    from subroute.execute import query_key
+
+    assert query_key("What is the length of the Seisalov River?") == query_key("what is the length of Seisalov River")
+    assert query_key("Where was Mira born?") != query_key("When was Mira born?")
+    assert query_key("Who wrote Anthem?") != query_key("Who wrote Them?")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Sequence
 
 from subroute.allocate import Allocator, cheapest_per_tier, is_short_answer
 from subroute.decompose import REF, Subtask
@@ -145,6 +145,15 @@ def solves_step(text: str, steps, i: int) -> bool:
     return bool(score_step(text, steps[i]).correct) and (is_short_answer(text) or not is_cited(steps, i))
 
 
+_ARTICLE = re.compile(r"\b(?:a|an|the)\b")
+
+
+def query_key(query: str) -> str:
+    """A step's question up to case, punctuation and articles: two steps of one question with
+    the same key ask the same thing ("... of the Seisalov River?" / "... of Seisalov River?")."""
+    return " ".join(_ARTICLE.sub(" ", re.sub(r"[^\w\s]", " ", query.lower())).split())
+
+
 def substitute(text: str, answers: list[str]) -> str:
     def rep(m: re.Match) -> str:
         k = int(m.group(1))
@@ -169,8 +178,18 @@ class Executor:
         self.max_tokens = max_tokens
         self.programs = programs
 
-    def run_step(self, step: Subtask, answers: list[str], retriever: Retriever | None) -> StepRecord:
+    def run_step(self, step: Subtask, answers: list[str], retriever: Retriever | None,
+                 earlier: Sequence[StepRecord] = ()) -> StepRecord:
+        """Run one step. A step that asks what an `earlier` step of the same question already
+        asked (decomposers repeat a lookup, e.g. after a comparison) reuses that answer: no
+        call, and the record says so."""
         query = substitute(step.text, answers)
+        key = query_key(query)
+        same = next((r for r in earlier if r.answer and query_key(r.query) == key), None)
+        if same is not None:
+            return StepRecord(step.index, step.text, query, step.depends_on, step.type, same.model, same.tier,
+                              same.answer, same.confidence, 0, 0, [], f"same question as step {same.index}; "
+                              "its answer reused", step.gold_answer)
         prompt = step_prompt(query, synthesis=is_synthesis(step.type, step.depends_on), retriever=retriever,
                              budget=self.step_budget, programs=self.programs)
         passages = prompt.passages

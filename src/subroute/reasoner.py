@@ -151,7 +151,7 @@ class Reasoner:
             retriever = BM25Retriever(context) if context and context.strip() else None
             answers: list[str] = []
             for step in d.steps:
-                rec = self.executor.run_step(step, answers, retriever)
+                rec = self.executor.run_step(step, answers, retriever, t.steps)
                 t.steps.append(rec)
                 if rec.note:
                     t.notes.append(f"step {rec.index}: {rec.note}")

@@ -40,7 +40,7 @@ def format_trace(t: Trace) -> str:
         lines.append(f"{branch} {s.index}. {s.query}  →  {s.answer}")
         pad = "   " if k == len(t.steps) - 1 else "│  "
         last = s.calls[-1] if s.calls else None
-        how = f"{s.passages} passage(s)"
+        how = f"{s.passages} passage(s)" if s.calls or not s.note else s.note
         if last is not None and last.program:  # a program step: show what was computed
             how = f"program {last.program}" if last.note is None else f"program failed ({last.note}); answered plainly"
         lines.append(f"{pad}   {s.model} ({s.tier}){conf} · {len(s.calls)} call(s) · ${s.cost:.7f} · {how}")
