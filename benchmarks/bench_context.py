@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
-from dataclasses import replace
 from pathlib import Path
 
 from subroute import Pool
@@ -31,23 +29,12 @@ from subroute.bench.runner import run_systems
 from subroute.bench.systems import DirectSystem, OracleSystem, ReasonerSystem, router
 from subroute.cache import CallCache
 from subroute.reasoner import Reasoner
-from subroute.worlds import Corpus, QuestionConfig, WorldConfig, assemble_context, build_world, generate_questions
+from subroute.worlds import Corpus, QuestionConfig, WorldConfig, add_distractors, build_world, generate_questions
 
 
 def grow(questions, corpus: Corpus, n_distractors: int, base: int) -> list:
-    """Each question with `n_distractors - base` more distractor documents (same supporting
-    and original distractor documents, shuffled per question)."""
-    if n_distractors == base:
-        return list(questions)
-    out = []
-    for q in questions:
-        rng = random.Random(f"{q.id}/distractors/{n_distractors}")
-        near = set(q.entities) | {corpus.world.by_name.get(a.lower()) for s in q.decomposition
-                                  for a in (s.answer_set or [s.answer])}
-        ctx = assemble_context(corpus, list(q.context_doc_ids), rng, n_distractors=n_distractors - base,
-                               budget=100_000, near=sorted(near - {None}))
-        out.append(replace(q, context=ctx.text, context_doc_ids=ctx.doc_ids, n_context_tokens=ctx.n_tokens))
-    return out
+    """Each question with `n_distractors - base` more distractor documents."""
+    return [add_distractors(q, corpus, n_distractors - base) for q in questions]
 
 
 def main() -> None:

@@ -65,6 +65,20 @@ def test_context_has_support_distractors_and_fits_budget(world, corpus, question
     assert all(q.n_context_tokens <= 700 for q in tight)
 
 
+def test_add_distractors_grows_the_same_question_the_same_way(world, corpus, questions):
+    from subroute.worlds import add_distractors
+
+    for q in questions[:15]:
+        big = add_distractors(q, corpus, 6)
+        assert set(q.context_doc_ids) < set(big.context_doc_ids)  # what was there stays
+        assert len(big.context_doc_ids) == len(q.context_doc_ids) + 6
+        assert big.n_context_tokens > q.n_context_tokens
+        assert (big.question, big.answer, big.decomposition) == (q.question, q.answer, q.decomposition)
+        assert check_question(big, world, corpus) == [], q.question  # still supported, unambiguous
+        assert add_distractors(q, corpus, 6).context == big.context  # deterministic
+    assert add_distractors(questions[0], corpus, 0) is questions[0]
+
+
 @pytest.mark.parametrize("cfg, needle", [
     (QuestionConfig(min_hops=1, max_hops=12), "max hops 12"),
     (QuestionConfig(min_hops=3, max_hops=2), "hop range"),

@@ -18,7 +18,7 @@ from subroute.worlds.io import read_jsonl, read_world, to_hf_dataset, write_json
 from subroute.worlds.kinds import KINDS, MAX_HOPS, SHAPES
 from subroute.worlds.probes import Probe, make_probes
 from subroute.worlds.questions import (FORMAT_VERSION, Question, QuestionConfig, Step,
-                                       generate_questions)
+                                       add_distractors, generate_questions)
 from subroute.worlds.resolver import ResolveError, resolve
 from subroute.worlds.splits import SplitSpec, split_questions
 from subroute.worlds.world import Entity, Fact, World, WorldConfig
@@ -27,7 +27,7 @@ __all__ = [
     "FORMAT_VERSION", "KINDS", "MAX_HOPS", "SHAPES", "STYLES",
     "Context", "Corpus", "Document", "Entity", "Fact", "Probe", "Question", "QuestionConfig",
     "ResolveError", "SplitSpec", "Step", "TokenCounter", "World", "WorldConfig",
-    "approx_tokens", "assemble_context", "build_world", "check_question", "generate_questions",
+    "add_distractors", "approx_tokens", "assemble_context", "build_world", "check_question", "generate_questions",
     "infer_shape", "make_probes", "read_jsonl", "read_world", "resolve", "split_questions",
     "to_hf_dataset", "write_jsonl", "write_world",
 ]

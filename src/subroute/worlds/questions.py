@@ -235,11 +235,9 @@ def generate_questions(world: World, config: QuestionConfig | None = None, *,
         if support is None:
             why["no document in the allowed styles"] += 1
             continue
-        near = set(q.entities) | {world.by_name.get(a.lower()) for s in q.decomposition
-                                  for a in (s.answer_set or [s.answer])}
         try:
             ctx = assemble_context(corpus, support, rng, n_distractors=cfg.n_distractors,
-                                   budget=cfg.token_budget, near=sorted(near - {None}),
+                                   budget=cfg.token_budget, near=_near(q, world),
                                    styles=styles, count_tokens=count_tokens)
         except BudgetError as e:
             why["budget"] += 1
@@ -255,6 +253,33 @@ def generate_questions(world: World, config: QuestionConfig | None = None, *,
         if progress:
             progress(1)
     return out
+
+
+def _near(q: Question, world: World) -> list[str]:
+    """The entities a question is about or answers with: half the distractors come from
+    their neighbourhood."""
+    near = set(q.entities) | {world.by_name.get(a.lower()) for s in q.decomposition
+                              for a in (s.answer_set or [s.answer])}
+    return sorted(near - {None})
+
+
+def add_distractors(q: Question, corpus: Corpus, extra: int, *, budget: int = 100_000,
+                    count_tokens: TokenCounter = approx_tokens) -> Question:
+    """`q` with up to `extra` more distractor documents in its context, drawn by the
+    generator's rule: the documents already there stay, the order is shuffled, seeded by the
+    question's id and its new number of distractors, so the same question grows the same way
+    every time. For
+    measuring how a system's cost and accuracy change with the size of the context on the
+    same questions (`benchmarks/bench_context.py`)."""
+    from dataclasses import replace
+
+    if extra <= 0:
+        return q
+    total = len(q.context_doc_ids) - len(q.supporting_doc_ids) + extra
+    rng = random.Random(f"{q.id}/distractors/{total}")
+    ctx = assemble_context(corpus, list(q.context_doc_ids), rng, n_distractors=extra, budget=budget,
+                           near=_near(q, corpus.world), count_tokens=count_tokens)
+    return replace(q, context=ctx.text, context_doc_ids=ctx.doc_ids, n_context_tokens=ctx.n_tokens)
 
 
 def _failure(made: int, cfg: QuestionConfig, attempts: int, why: Counter) -> str:
