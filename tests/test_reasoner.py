@@ -109,3 +109,27 @@ def test_query_key_ignores_case_punctuation_and_articles_only():
     assert query_key("What is the length of the Seisalov River?") == query_key("what is the length of Seisalov River")
     assert query_key("Where was Mira born?") != query_key("When was Mira born?")
     assert query_key("Who wrote Anthem?") != query_key("Who wrote Them?")
+
+
+def test_a_lookup_answer_that_repeats_its_question_is_escalated():
+    # "Who founded Voss Glassworks?" -> "Voss Glassworks", confidently: small models do this
+    pool, small, large, dec = _setup("1. Who founded Voss Glassworks?\n2. Where was #1 born?")
+    small.rules["Who founded"] = ("Voss Glassworks", 0.99)
+    large.default = ("Mirela Voss", 0.99)
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator((0.8, 0.5))).answer("Q?", CONTEXT)
+    s1 = t.steps[0]
+    assert (s1.model, s1.answer, s1.confidence) == ("l", "Mirela Voss", 0.0)
+    assert [c.role for c in s1.calls] == ["probe", "step"]
+    assert s1.calls[0].note == "the answer only repeats the question"
+    assert t.steps[1].query == "Where was Mirela Voss born?"
+
+
+def test_echoes_only_flags_lookups_that_repeat_their_question():
+    from subroute.allocate import echoes
+
+    assert echoes("The Loushith Hours", "Who directed The Loushith Hours?")
+    assert echoes("Tranelo", "In which country is Tranelo?")
+    assert not echoes("Mirela Voss", "Who founded Voss Glassworks?")
+    assert not echoes("Songs of Lago", "Which came out later, Beyond Jastor or Songs of Lago?")  # a choice
+    assert not echoes("10", "How many years are there between 1910 and 1920?")  # words, not characters
+    assert not echoes("", "Who founded Voss Glassworks?")

@@ -30,6 +30,7 @@ from subroute.decompose import Subtask
 from subroute.errors import SubrouteError
 from subroute.models.base import Completion
 from subroute.pool import Pool, PoolModel
+from subroute.scoring import normalize
 
 Solve = Callable[[PoolModel], Completion]
 
@@ -60,9 +61,28 @@ def is_short_answer(text: str, max_words: int = MAX_ANSWER_WORDS) -> bool:
     return bool(items) and all(len(item.split()) <= max_words for item in items)
 
 
+_CHOICE = re.compile(r"\bor\b", re.IGNORECASE)
+
+
+def echoes(answer: str, query: str) -> bool:
+    """Whether an answer only repeats words of its own question ("Who directed The Loushith
+    Hours?" -> "The Loushith Hours", "In which country is Tranelo?" -> "Tranelo"). Small
+    models answer so when the passage does not say it plainly, and confidently. It is never
+    the answer to a lookup, except where the question offers a choice ("A or B?")."""
+    a = normalize(answer).split()
+    q = normalize(query).split()
+    if not a or _CHOICE.search(query):
+        return False
+    return any(q[i:i + len(a)] == a for i in range(len(q) - len(a) + 1))
+
+
 def step_confidence(c: Completion, alpha: float, max_words: int = MAX_ANSWER_WORDS) -> float | None:
-    """The alpha-quantile token probability, 0 for an empty or a rambling answer."""
-    return c.confidence(alpha) if is_short_answer(c.text, max_words) else 0.0
+    """The alpha-quantile token probability; 0 for an empty or a rambling answer, and for a
+    lookup's answer that only repeats its question (`execute.StepPrompt` marks those), so
+    the rules escalate it."""
+    if not is_short_answer(c.text, max_words) or c.extra.get("echo"):
+        return 0.0
+    return c.confidence(alpha)
 
 
 def cheapest_per_tier(pool: Pool) -> list[PoolModel]:

@@ -16,14 +16,14 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
-from subroute.allocate import Allocator, cheapest_per_tier, is_short_answer
+from subroute.allocate import Allocator, cheapest_per_tier, echoes, is_short_answer
 from subroute.decompose import REF, Subtask
 from subroute.models.base import Completion, Message, Usage
 from subroute.pool import Pool, PoolModel
 from subroute.program import ProgramError, is_program_step, program_messages, run_program
 from subroute.prompts import answer_messages
 from subroute.retrieve import Retriever, approx_tokens
-from subroute.scoring import score_step
+from subroute.scoring import normalize, score_step
 
 
 @dataclass
@@ -39,13 +39,13 @@ class CallRecord:
     text: str
     cached: bool = False
     program: str | None = None  # a program step's expression (text is its value)
-    note: str | None = None  # e.g. why a program was not used
+    note: str | None = None  # why a program was not used, or that the answer repeats the question
 
     @classmethod
     def of(cls, role: str, c: Completion, pool: Pool) -> "CallRecord":
         return cls(c.model, pool[c.model].tier, role, c.usage.input_tokens, c.usage.output_tokens,
                    c.cost, c.latency_s, c.confidence(), c.text, c.cached, c.extra.get("program"),
-                   c.extra.get("program_error"))
+                   c.extra.get("program_error") or ("the answer only repeats the question" if c.extra.get("echo") else None))
 
 
 @dataclass
@@ -94,10 +94,14 @@ class StepPrompt:
     messages: list[Message]
     passages: list[str]
     program: bool = False
+    lookup: bool = False  # a recall step: an answer that only repeats its question is marked
 
     def ask(self, model: PoolModel, max_tokens: int = 48) -> Completion:
         if not self.program:
-            return model.generate(self.messages, max_tokens=max_tokens)
+            c = model.generate(self.messages, max_tokens=max_tokens)
+            if self.lookup and echoes(c.text, self.query):  # step_confidence reads this as 0
+                c = replace(c, extra={**c.extra, "echo": True})
+            return c
         c = model.generate(program_messages(self.query), max_tokens=max(max_tokens, PROGRAM_MAX_TOKENS))
         try:
             return replace(c, text=run_program(c.text), extra={**c.extra, "program": c.text.strip()})
@@ -120,7 +124,8 @@ def step_prompt(query: str, *, synthesis: bool, retriever: Retriever | None, bud
         msgs = answer_messages(query, retriever.context)  # type: ignore[union-attr]
     else:
         msgs = answer_messages(query, "\n\n".join(passages) or None)
-    return StepPrompt(query, msgs, passages, programs and is_program_step(query, synthesis=synthesis))
+    return StepPrompt(query, msgs, passages, programs and is_program_step(query, synthesis=synthesis),
+                      lookup=not synthesis)
 
 
 def is_synthesis(step_type: str | None, depends_on: tuple[int, ...]) -> bool:
@@ -145,13 +150,11 @@ def solves_step(text: str, steps, i: int) -> bool:
     return bool(score_step(text, steps[i]).correct) and (is_short_answer(text) or not is_cited(steps, i))
 
 
-_ARTICLE = re.compile(r"\b(?:a|an|the)\b")
-
-
 def query_key(query: str) -> str:
-    """A step's question up to case, punctuation and articles: two steps of one question with
-    the same key ask the same thing ("... of the Seisalov River?" / "... of Seisalov River?")."""
-    return " ".join(_ARTICLE.sub(" ", re.sub(r"[^\w\s]", " ", query.lower())).split())
+    """A step's question up to case, punctuation and articles (normalised as answers are
+    scored): two steps of one question with the same key ask the same thing ("... of the
+    Seisalov River?" / "... of Seisalov River?")."""
+    return normalize(query)
 
 
 def substitute(text: str, answers: list[str]) -> str:
