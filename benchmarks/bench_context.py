@@ -9,9 +9,10 @@ at 4 distractors, the generator's default, the contexts are the demo's and a sha
 cache makes that row free) and grows each question's context with more distractor
 documents from the same world: the documents already there stay, the added ones are drawn
 by the generator's own rule (half from the neighbourhood of the question's entities) and
-the order is shuffled, seeded per question. Then it runs Qwen-1.5B and Qwen-0.5B directly
-and the default router (and the router at --low; with --oracle, the oracle) on every size and prints, per size, each
-system's accuracy and its cost as a fraction of Qwen-1.5B's, measured in the same run.
+the order is shuffled, seeded per question. Then it runs Qwen-1.5B and Qwen-0.5B directly,
+the default router, the router at --low and (with --oracle) the oracle on every size, and
+prints each system's accuracy and its cost as a fraction of Qwen-1.5B's at that size,
+measured in the same run.
 Model calls are cached, so a rerun costs nothing.
 """
 

@@ -43,9 +43,9 @@ class CallRecord:
 
     @classmethod
     def of(cls, role: str, c: Completion, pool: Pool) -> "CallRecord":
+        note = c.extra.get("program_error") or ("the answer only repeats the question" if c.extra.get("echo") else None)
         return cls(c.model, pool[c.model].tier, role, c.usage.input_tokens, c.usage.output_tokens,
-                   c.cost, c.latency_s, c.confidence(), c.text, c.cached, c.extra.get("program"),
-                   c.extra.get("program_error") or ("the answer only repeats the question" if c.extra.get("echo") else None))
+                   c.cost, c.latency_s, c.confidence(), c.text, c.cached, c.extra.get("program"), note)
 
 
 @dataclass

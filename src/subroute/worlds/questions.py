@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from subroute.errors import ConfigError
 from subroute.worlds.checks import check_question, infer_shape, is_set_op, render_values
@@ -268,11 +268,8 @@ def add_distractors(q: Question, corpus: Corpus, extra: int, *, budget: int = 10
     """`q` with up to `extra` more distractor documents in its context, drawn by the
     generator's rule: the documents already there stay, the order is shuffled, seeded by the
     question's id and its new number of distractors, so the same question grows the same way
-    every time. For
-    measuring how a system's cost and accuracy change with the size of the context on the
-    same questions (`benchmarks/bench_context.py`)."""
-    from dataclasses import replace
-
+    every time. For measuring how a system's cost and accuracy change with the size of the
+    context on the same questions (`benchmarks/bench_context.py`)."""
     if extra <= 0:
         return q
     total = len(q.context_doc_ids) - len(q.supporting_doc_ids) + extra
