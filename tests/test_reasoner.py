@@ -121,6 +121,9 @@ def test_a_lookup_answer_that_repeats_its_question_is_escalated():
     assert (s1.model, s1.answer, s1.confidence) == ("l", "Mirela Voss", 0.0)
     assert [c.role for c in s1.calls] == ["probe", "step"]
     assert s1.calls[0].note == "the answer only repeats the question"
+    from subroute.cli.ask import format_trace
+
+    assert "escalated: s said 'Voss Glassworks', which only repeats the question" in format_trace(t)
     assert t.steps[1].query == "Where was Mirela Voss born?"
 
 

@@ -26,6 +26,9 @@ from subroute.retrieve import Retriever, approx_tokens
 from subroute.scoring import normalize, score_step
 
 
+ECHO_NOTE = "the answer only repeats the question"
+
+
 @dataclass
 class CallRecord:
     model: str
@@ -43,7 +46,7 @@ class CallRecord:
 
     @classmethod
     def of(cls, role: str, c: Completion, pool: Pool) -> "CallRecord":
-        note = c.extra.get("program_error") or ("the answer only repeats the question" if c.extra.get("echo") else None)
+        note = c.extra.get("program_error") or (ECHO_NOTE if c.extra.get("echo") else None)
         return cls(c.model, pool[c.model].tier, role, c.usage.input_tokens, c.usage.output_tokens,
                    c.cost, c.latency_s, c.confidence(), c.text, c.cached, c.extra.get("program"), note)
 

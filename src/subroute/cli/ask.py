@@ -9,6 +9,7 @@ import click
 
 from subroute.cli.common import load_pool, pool_option
 from subroute.errors import SubrouteError
+from subroute.execute import ECHO_NOTE
 from subroute.prompts import answer_messages, check_question
 from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner, Trace
 
@@ -43,6 +44,9 @@ def format_trace(t: Trace) -> str:
         how = f"{s.passages} passage(s)" if s.calls or not s.note else s.note
         if last is not None and last.program:  # a program step: show what was computed
             how = f"program {last.program}" if last.note is None else f"program failed ({last.note}); answered plainly"
+        echoed = [c for c in s.calls[:-1] if c.note == ECHO_NOTE]
+        if echoed:  # why a confident-looking probe was escalated
+            how += f" · escalated: {echoed[0].model} said {echoed[0].text.strip()!r}, which only repeats the question"
         lines.append(f"{pad}   {s.model} ({s.tier}){conf} · {len(s.calls)} call(s) · ${s.cost:.7f} · {how}")
     for n in t.notes:
         lines.append(f"note: {n}")
