@@ -33,11 +33,6 @@ from subroute.reasoner import Reasoner
 from subroute.worlds import Corpus, QuestionConfig, WorldConfig, add_distractors, build_world, generate_questions
 
 
-def grow(questions, corpus: Corpus, n_distractors: int, base: int) -> list:
-    """Each question with `n_distractors - base` more distractor documents."""
-    return [add_distractors(q, corpus, n_distractors - base) for q in questions]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=7, help="world seed (the demo's by default)")
@@ -65,7 +60,7 @@ def main() -> None:
     out = Path(a.out)
     table: list[dict] = []
     for k in sizes:
-        qs = grow(base, corpus, k, qcfg.n_distractors)
+        qs = [add_distractors(q, corpus, k - qcfg.n_distractors) for q in base]
         exs = [parse_example(q.to_dict(), default_id=str(i)) for i, q in enumerate(qs)]
         mean_ctx = sum(q.n_context_tokens for q in qs) / len(qs)
         print(f"\n{len(exs)} questions ({a.hops} hops, world seed {a.seed}) with {k} distractors: "
