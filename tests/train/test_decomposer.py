@@ -41,6 +41,20 @@ def test_tiny_sft_exports_an_adapter_llama_cpp_runs(tmp_path, default_pool):
     # the first words agree (quantized base in llama.cpp vs float base in torch may drift later)
     assert ours.split()[:4] == ref.strip().split()[:4]
 
+    # SFT continued from that adapter: its rank kept, the history goes on, the weights start from it
+    more = train_sft(default_pool, exs, tmp_path / "more", DecomposerConfig(max_steps=1, batch_size=2, lr=5e-3, rank=4),
+                     start=art)
+    m2 = __import__("json").loads((more / "manifest.json").read_text())
+    assert m2["config"]["rank"] == 8 and m2["parent"]["from"] == str(art)
+    steps = [h["step"] for h in m2["history"]]
+    assert steps == sorted(steps) and m2["history"][-1].get("continued") and len(steps) > 1
+    from safetensors.torch import load_file
+
+    before, after = (load_file(str(p / "peft" / "adapter_model.safetensors")) for p in (art, more))
+    k = next(k for k in before if "lora_B" in k)
+    assert before[k].abs().sum() > 0 and (after[k] - before[k]).norm() < before[k].norm()
+    assert TrainedDecomposer(default_pool, more).decompose(q).calls
+
     # GRPO from the SFT artifact, the allocator frozen: one step, two samples of one question
     from subroute.allocate import FixedAllocator
     from subroute.train.decomposer import DecomposerGRPOConfig, train_grpo
@@ -60,3 +74,16 @@ def test_artifact_for_another_pool_is_refused(tmp_path):
     (tmp_path / "manifest.json").write_text('{"kind": "decomposer", "version": 1, "base": {"name": "tiny", "identity": "x"}}')
     with pytest.raises(SubrouteError, match="trained on model 'tiny' of another pool"):
         TrainedDecomposer(Pool.load(), tmp_path)
+
+
+def test_continuing_needs_a_folder_with_peft(tmp_path, default_pool):
+    from subroute import SubrouteError
+    from subroute.train.decomposer import DecomposerConfig, train_sft
+    from subroute.bench.records import Example, GoldStep
+
+    ex = Example("0", "Where was the painter of X born?", "Tarnholm",
+                 decomposition=[GoldStep("Who painted X?", "Ann"), GoldStep("Where was #1 born?", "Tarnholm")])
+    (tmp_path / "shipped").mkdir()
+    (tmp_path / "shipped" / "manifest.json").write_text('{"kind": "decomposer", "version": 1}')
+    with pytest.raises(SubrouteError, match="has no peft/ folder"):
+        train_sft(default_pool, [ex], tmp_path / "out", DecomposerConfig(max_steps=1), start=tmp_path / "shipped")

@@ -149,16 +149,19 @@ def allocator_cmd(labels_path: str, out_dir: str, cost_lambda: float, sft_epochs
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--max-length", type=click.IntRange(32), default=192, show_default=True, help="Tokens per training sequence.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="First N examples.")
+@click.option("--from", "from_dir", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Continue the adapter in this decomposer folder (with peft/) instead of starting a new one; "
+                   "its base, rank and alpha are kept.")
 @pool_option
 def decomposer_cmd(data_path: str, out_dir: str, base: str, steps: int, batch_size: int, lr: float, max_length: int,
-                   limit: int | None, pool_path: str | None) -> None:
+                   limit: int | None, pool_path: str | None, from_dir: str | None = None) -> None:
     """LoRA SFT of a small pool model on gold decompositions; exports a llama.cpp adapter."""
     from subroute.train.decomposer import DecomposerConfig, train_sft
     from subroute.train.plots import plot_history
 
     pool = load_pool(pool_path)
     cfg = DecomposerConfig(base=base, max_steps=steps, batch_size=batch_size, lr=lr, max_length=max_length)
-    art = train_sft(pool, _examples(data_path)[:limit], out_dir, cfg)
+    art = train_sft(pool, _examples(data_path)[:limit], out_dir, cfg, start=from_dir)
     history = json.loads((Path(art) / "manifest.json").read_text())["history"]
     plot_history(history, Path(art) / "curves.png", title=f"decomposer LoRA SFT ({base})")
     click.echo(f"decomposer: {art}  adapter: {Path(art) / 'adapter.gguf'}  curves: {Path(art) / 'curves.png'}")

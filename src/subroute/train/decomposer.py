@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from subroute.bench.records import Example
-from subroute.decompose import Decomposition, parse_steps, single_step
+from subroute.decompose import Decomposition, draw_steps, parse_steps
 from subroute.errors import SubrouteError, missing_extra
-from subroute.models.base import Message
+from subroute.models.base import Completion, Message
 from subroute.pool import Pool
 from subroute.retrieve import approx_tokens
 from subroute.scoring import score_example
@@ -92,13 +92,29 @@ def load_base(pool: Pool, base: str):
     return tok, model, path
 
 
+def read_trainable(src: str | Path, what: str) -> dict:
+    """The manifest of a decomposer folder that training can start from (one with peft/);
+    `what` names the training in the error."""
+    src = Path(src)
+    try:
+        manifest = json.loads((src / "manifest.json").read_text())
+    except (OSError, ValueError):
+        raise SubrouteError(f"{src} is not a decomposer artifact; train one first with: subroute train decomposer") from None
+    if not (src / "peft").is_dir():
+        raise SubrouteError(f"{src} has no peft/ folder (the shipped artifact keeps only the GGUF adapter); "
+                            f"{what} starts from a folder written by: subroute train decomposer")
+    return manifest
+
+
 def train_sft(pool: Pool, examples: list[Example], out: str | Path, cfg: DecomposerConfig,
-              log: Callable[[dict], None] | None = None) -> Path:
-    """Fine-tune, export the GGUF adapter, write the artifact folder; returns it."""
+              log: Callable[[dict], None] | None = None, start: str | Path | None = None) -> Path:
+    """Fine-tune, export the GGUF adapter, write the artifact folder; returns it. With
+    `start` (a folder written by this function), SFT continues that adapter instead of a
+    fresh one (its base, rank and alpha are kept; `cfg` gives the steps, batch and lr)."""
     _require_training()
     import torch
     from datasets import Dataset
-    from peft import LoraConfig
+    from peft import LoraConfig, PeftModel
     from transformers import TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
@@ -106,7 +122,13 @@ def train_sft(pool: Pool, examples: list[Example], out: str | Path, cfg: Decompo
             for ex in examples if ex.decomposition]
     if not rows:
         raise SubrouteError("no examples with gold decompositions to train the decomposer on")
+    parent = read_trainable(start, "continued SFT") if start is not None else None
+    if parent is not None:
+        kept = parent["config"]
+        cfg = replace(cfg, base=kept["base"], rank=kept["rank"], alpha=kept["alpha"])
     tok, model, base_path = load_base(pool, cfg.base)
+    if parent is not None:
+        model = PeftModel.from_pretrained(model, str(Path(start) / "peft"), is_trainable=True)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     history: list[dict] = []
@@ -130,7 +152,7 @@ def train_sft(pool: Pool, examples: list[Example], out: str | Path, cfg: Decompo
                       task_type="CAUSAL_LM")
     t0 = time.perf_counter()
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tok,
-                         peft_config=lora, callbacks=[_Log()])
+                         peft_config=None if parent is not None else lora, callbacks=[_Log()])
     trainer.train()
     seconds = time.perf_counter() - t0
     peft_model = trainer.model
@@ -142,6 +164,15 @@ def train_sft(pool: Pool, examples: list[Example], out: str | Path, cfg: Decompo
     manifest = {"kind": "decomposer", "version": ARTIFACT_VERSION, "base": sig[0], "config": asdict(cfg),
                 "system": SYSTEM, "train_examples": len(rows), "train_seconds": seconds, "history": history,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    seeds = sorted({ex.meta["world_seed"] for ex in examples if ex.decomposition and ex.meta.get("world_seed") is not None})
+    if seeds:  # so test worlds can be checked against the training ones
+        manifest["data"] = {"world_seeds": seeds}
+    if parent is not None:  # the earlier stages, so the manifest tells the whole training
+        manifest["parent"] = {"from": str(start), **{k: parent[k] for k in ("config", "train_examples", "train_seconds",
+                                                                          "data") if k in parent}}
+        before = parent.get("history", [])
+        last = max((h["step"] for h in before), default=0)
+        manifest["history"] = before + [{**h, "step": h["step"] + last, "continued": True} for h in history]
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return out
 
@@ -268,13 +299,7 @@ def train_grpo(pool: Pool, examples: list[Example], sft_artifact: str | Path, ou
     from trl import GRPOConfig, GRPOTrainer
 
     src = Path(sft_artifact)
-    try:
-        sft_manifest = json.loads((src / "manifest.json").read_text())
-    except (OSError, ValueError):
-        raise SubrouteError(f"{src} is not a decomposer artifact; train one first with: subroute train decomposer") from None
-    if not (src / "peft").is_dir():
-        raise SubrouteError(f"{src} has no peft/ folder (the shipped artifact keeps only the GGUF adapter); "
-                            "GRPO starts from a folder written by: subroute train decomposer")
+    sft_manifest = read_trainable(src, "GRPO")
     rows = [{"prompt": prompt_messages(ex.question), "example_id": ex.id} for ex in examples if ex.answer]
     if not rows:
         raise SubrouteError("no examples with answers to reward the decomposer on")
@@ -326,7 +351,8 @@ class TrainedDecomposer:
     """Decomposition by the fine-tuned small model, through llama.cpp with the adapter.
     Charged at the base model's pool price."""
 
-    def __init__(self, pool: Pool, artifact: str | Path, *, max_steps: int = 8, max_tokens: int = 160) -> None:
+    def __init__(self, pool: Pool, artifact: str | Path, *, max_steps: int = 8, max_tokens: int = 160,
+                 retries: int = 3) -> None:
         from subroute.train.allocator import pool_signature
 
         p = Path(artifact)
@@ -345,6 +371,7 @@ class TrainedDecomposer:
         self.model = self.base.adapter_backend(p / "adapter.gguf")
         self.max_steps = max_steps
         self.max_tokens = max_tokens
+        self.retries = retries  # a draw of the small model costs about a thousandth of a question
         self.name = f"trained:{p.name}"
         from subroute.models.catalog import hash_file
 
@@ -354,20 +381,22 @@ class TrainedDecomposer:
         from subroute.models.base import GenerateParams
 
         msgs = prompt_messages(question)
-        params = GenerateParams(max_tokens=self.max_tokens, logprobs=False)
         cache = self.base.cache  # the pool's call cache, when the caller turned it on
-        key = cache.key(self._identity, msgs, params) if cache is not None else None
-        c = cache.get(key) if cache is not None else None
-        if c is None:
-            t0 = time.perf_counter()
-            c = self.model.generate(msgs, params)
-            c.latency_s = time.perf_counter() - t0
-            if cache is not None:
-                cache.put(key, c)
-        c.model = self.base.name
-        c.cost = self.base.cost(c.usage.input_tokens, c.usage.output_tokens)
-        try:
-            steps = parse_steps(c.text, max_steps=self.max_steps)
-        except ValueError as e:
-            return single_step(question, f"decomposition unparsed ({e}); ran as one step", [c])
-        return Decomposition(steps, [c])
+
+        def generate(temperature: float, seed: int) -> Completion:
+            # seeded draws are cached too: local sampling with a fixed seed is reproducible, and a
+            # rerun of a benchmark then sees the same steps
+            params = GenerateParams(max_tokens=self.max_tokens, logprobs=False, temperature=temperature, seed=seed)
+            key = cache.key(self._identity, msgs, params) if cache is not None else None
+            c = cache.get(key) if cache is not None else None
+            if c is None:
+                t0 = time.perf_counter()
+                c = self.model.generate(msgs, params)
+                c.latency_s = time.perf_counter() - t0
+                if cache is not None:
+                    cache.put(key, c)
+            c.model = self.base.name
+            c.cost = self.base.cost(c.usage.input_tokens, c.usage.output_tokens)
+            return c
+
+        return draw_steps(question, generate, max_steps=self.max_steps, retries=self.retries)
