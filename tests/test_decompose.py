@@ -1,6 +1,8 @@
 import pytest
 
-from subroute.decompose import PromptedDecomposer, decompose_messages, parse_steps
+from subroute.decompose import (RESAMPLE_TEMPERATURE, PromptedDecomposer, align_names, decompose_messages, draw_steps,
+                                parse_steps)
+from subroute.models.base import Completion, Usage
 from tests.fakes import ScriptedModel, make_pool
 
 
@@ -44,5 +46,54 @@ def test_unparseable_output_runs_as_one_step_and_says_why():
     pool = make_pool({"big": ("large", 1.0, big)})
     d = PromptedDecomposer(pool, "big").decompose("Where is the capital?")
     assert [s.text for s in d.steps] == ["Where is the capital?"]
-    assert "decomposition unparsed (no numbered steps)" in d.fallback
-    assert len(d.calls) == 1 and d.cost > 0
+    assert "decomposition unparsed in 2 tries (no numbered steps)" in d.fallback
+    assert len(d.calls) == 2 and d.cost > 0  # the greedy output, then one sample; both charged
+    d = PromptedDecomposer(pool, "big", retries=0).decompose("Where is the capital?")
+    assert "decomposition unparsed (no numbered steps)" in d.fallback and len(d.calls) == 1
+
+
+def _drawer(texts: list[str], seen: list[tuple[float, int]]):
+    def generate(temperature: float, seed: int) -> Completion:
+        seen.append((temperature, seed))
+        return Completion("m", texts[len(seen) - 1], Usage(10, 5), cost=1.0)
+    return generate
+
+
+def test_an_unparsed_decomposition_is_drawn_again_with_seeded_samples():
+    seen: list[tuple[float, int]] = []
+    texts = ["1. Who directed #1?", "1. Who directed #2?", "1. Who directed Sasejol?\n2. Where was #1 born?"]
+    d = draw_steps("Where was the director of Sasejol born?", _drawer(texts, seen), max_steps=8, retries=3)
+    assert [s.text for s in d.steps] == ["Who directed Sasejol?", "Where was #1 born?"]
+    assert seen == [(0.0, 0), (RESAMPLE_TEMPERATURE, 1), (RESAMPLE_TEMPERATURE, 2)]  # stops at the first that parses
+    assert d.fallback is None and d.cost == 3.0  # every draw is charged
+    assert d.note == "decomposition drawn 3 times; the first did not parse (step 1 cites #1, which is not an earlier step)"
+
+
+def test_a_greedy_decomposition_that_parses_is_not_drawn_again():
+    seen: list[tuple[float, int]] = []
+    d = draw_steps("Q?", _drawer(["1. Who is X?"], seen), max_steps=8, retries=3)
+    assert seen == [(0.0, 0)] and d.note is None and len(d.steps) == 1
+
+
+def test_no_draw_that_parses_runs_one_step_with_the_first_reason():
+    seen: list[tuple[float, int]] = []
+    d = draw_steps("Q?", _drawer(["nothing", "1. a #1?", "still nothing"], seen), max_steps=8, retries=2)
+    assert [s.text for s in d.steps] == ["Q?"] and len(d.calls) == 3
+    assert d.fallback == "decomposition unparsed in 3 tries (no numbered steps); ran as one step"
+
+
+def test_a_misspelled_name_is_spelled_as_the_question_spells_it():
+    q = "What is the capital of the country where Lyoudoudrevholm lies?"
+    seen: list[tuple[float, int]] = []
+    d = draw_steps(q, _drawer(["1. In which country is Lyoudoudoudrevholm?\n2. What is the capital of #1?"], seen),
+                   max_steps=8, retries=3)
+    assert [s.text for s in d.steps] == ["In which country is Lyoudoudrevholm?", "What is the capital of #1?"]
+    assert d.note == "names spelled as in the question: 'Lyoudoudoudrevholm' read as 'Lyoudoudrevholm'"
+
+
+def test_words_a_step_adds_are_left_alone():
+    q = "Which river is longer, the river that flows through Dodrostolholm or the one through Kidiforkholm?"
+    steps = parse_steps("1. Which river flows through Dodrostolholm?\n2. What is the length of #1?\n"
+                        "3. Which River flows through Kidiforkholm?\n4. Which is longer, #1 (length #2) or #3?")
+    fixed, notes = align_names(steps, q)
+    assert fixed == steps and notes == []  # "What", "River" (a case change), "Which" are not names to repair

@@ -146,8 +146,7 @@ class Reasoner:
         try:
             d = self.decomposer.decompose(question, example)
             t.overhead += [CallRecord.of("decompose", c, self.pool) for c in d.calls]
-            if d.fallback:
-                t.notes.append(d.fallback)
+            t.notes += [n for n in (d.fallback, d.note) if n]
             retriever = BM25Retriever(context) if context and context.strip() else None
             answers: list[str] = []
             for step in d.steps:
