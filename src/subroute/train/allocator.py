@@ -163,6 +163,18 @@ def _run_plan(qs: list[Question], pool: Pool, outcomes: Outcomes, plan: Callable
     return ok, cost
 
 
+def oracle_plan(pool: Pool, outcomes: Outcomes) -> Callable[[Question], list[str]]:
+    """Per step, the model that solved it at the lowest recorded cost (the largest model
+    where none did): the oracle both `evaluate` and `evaluate_rules` measure against."""
+    names = pool.names
+
+    def pick(q: Question, i: int) -> str:
+        ok = [n for n in names if outcomes.get(q, i, n).correct]
+        return min(ok, key=lambda n: outcomes.get(q, i, n).cost) if ok else names[-1]
+
+    return lambda q: [pick(q, i) for i in range(len(q.labels))]
+
+
 def _largest_cost(qs: list[Question], pool: Pool, outcomes: Outcomes) -> float:
     big = pool.names[-1]
     return sum(outcomes.get(q, i, big).cost for q in qs for i in range(len(q.labels)))
@@ -179,8 +191,7 @@ def evaluate(net, qs: list[Question], pool: Pool, outcomes: Outcomes) -> dict[st
         ok, cost = _run_plan(qs, pool, outcomes, lambda q: [names[j] for j in net(torch.tensor(q.feats), m).argmax(-1).tolist()],
                              probed=True)
     largest = _largest_cost(qs, pool, outcomes)
-    oracle = sum(min((t.cost for t in q.outcomes[i].values() if t.correct),
-                     default=outcomes.get(q, i, names[-1]).cost) for q in qs for i in range(len(q.labels)))
+    oracle = _run_plan(qs, pool, outcomes, oracle_plan(pool, outcomes), probed=False)[1]
     n = max(1, len(qs))
     return {"accuracy": ok / n, "cost": cost, "cost_vs_largest": cost / largest if largest else math.nan,
             "cost_vs_oracle": cost / oracle if oracle else math.nan, "questions": len(qs)}
@@ -190,8 +201,7 @@ def evaluate_rules(qs: list[Question], pool: Pool, outcomes: Outcomes,
                    thresholds: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8), alpha: float = 0.1) -> dict[str, dict[str, float]]:
     """The same measures for the allocations a learned policy must beat: each model on
     every step, the confidence rule at each threshold (on the probe's recorded confidence,
-    climbing `routing_ladder`, paying the probe), and the oracle (cheapest correct model
-    per step, the largest where none is)."""
+    climbing `routing_ladder`, paying the probe), and `oracle_plan`."""
     from subroute.allocate import ConfidenceAllocator, routing_ladder
 
     names = pool.names
@@ -207,11 +217,7 @@ def evaluate_rules(qs: list[Question], pool: Pool, outcomes: Outcomes,
         plans[f"confidence@{t:g}"] = (per_step(lambda q, i, rule=rule: ladder[rule.tier_index(
             q.labels[i].probe_confidence, len(ladder))]), True)
 
-    def oracle(q: Question, i: int) -> str:
-        ok = [n for n in names if outcomes.get(q, i, n).correct]
-        return min(ok, key=lambda n: pool[n].price_in + pool[n].price_out) if ok else names[-1]
-
-    plans["oracle"] = (per_step(oracle), False)
+    plans["oracle"] = (oracle_plan(pool, outcomes), False)
     largest = _largest_cost(qs, pool, outcomes) or math.nan
     out: dict[str, dict[str, float]] = {}
     for name, (plan, probed) in plans.items():

@@ -125,7 +125,7 @@ def reword_examples(examples: list[Example], decomposer, *, progress: bool = Tru
     return out, len(examples) - len(out)
 
 
-def attempt(job: GoldStepJob, model: PoolModel, max_tokens: int = 48) -> tuple[Try, Completion]:
+def attempt(job: GoldStepJob, model: PoolModel, max_tokens: int = 48, alpha: float = 0.1) -> tuple[Try, Completion]:
     """One model's answer to one step. Correct means right and usable: the answer matches the
     gold hop and, when a later step cites it, is short. A sentence that contains the answer
     ("The answer is: Quellin.") scores as right, but substituted for #k it breaks the next
@@ -136,7 +136,7 @@ def attempt(job: GoldStepJob, model: PoolModel, max_tokens: int = 48) -> tuple[T
     c = job.prompt.ask(model, max_tokens)
     ok = solves_step(c.text, job.example.decomposition or [], job.index)
     # the confidence the allocators act on (0 for a rambling answer), so features match
-    conf = step_confidence(c, 0.1)
+    conf = step_confidence(c, alpha)
     return Try(model.name, model.tier, ok, c.cost, conf, c.text, c.usage.input_tokens, c.usage.output_tokens), c
 
 
@@ -179,7 +179,7 @@ def grouped_search(pool: Pool, job: GoldStepJob, *, thresholds: tuple[float, ...
 
     def run(m: PoolModel) -> Try:
         if m.name not in tried:
-            tried[m.name] = attempt(job, m)[0]
+            tried[m.name] = attempt(job, m, alpha=alpha)[0]
         return tried[m.name]
 
     # difficulty from the pool's probe model (the cheapest unless `[pool] probe` names another),
