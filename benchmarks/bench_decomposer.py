@@ -20,6 +20,7 @@ from pathlib import Path
 from subroute import Pool
 from subroute.bench.datasets import parse_example
 from subroute.cache import CallCache
+from subroute.cli.gen import parse_hops
 from subroute.decompose import PromptedDecomposer
 from subroute.scoring import token_f1
 from subroute.train.decomposer import TrainedDecomposer
@@ -33,11 +34,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=40)
     ap.add_argument("--hops", default="1-4", help="range of recall steps per question, e.g. 2-5")
     a = ap.parse_args()
-    lo, _, hi = a.hops.partition("-")
+    lo, hi = parse_hops(a.hops)
     pool = Pool.load().use_cache(CallCache())
     world = build_world(WorldConfig(seed=a.seed))
     exs = [parse_example(q.to_dict(), default_id=str(i)) for i, q in
-           enumerate(generate_questions(world, QuestionConfig(n=a.n, min_hops=int(lo), max_hops=int(hi or lo), seed=a.seed)))]
+           enumerate(generate_questions(world, QuestionConfig(n=a.n, min_hops=lo, max_hops=hi, seed=a.seed)))]
     systems = {
         "trained:smollm2-135m": TrainedDecomposer(pool, Path(a.router) / "decomposer"),
         "prompted:qwen-0.5b": PromptedDecomposer(pool, "qwen-0.5b"),

@@ -24,7 +24,8 @@ from subroute.worlds import (FORMAT_VERSION, KINDS, SHAPES, STYLES, Corpus, Ques
 from subroute.worlds.splits import label
 
 
-def _hops(text: str) -> tuple[int, int]:
+def parse_hops(text: str) -> tuple[int, int]:
+    """'2-4' -> (2, 4), '3' -> (3, 3); a one-line error otherwise."""
     lo, _, hi = text.partition("-")
     try:
         a, b = int(lo), int(hi or lo)
@@ -101,7 +102,7 @@ def gen(seed, n, out, world_out, no_world, world_docs, probes_out, people, world
     if spec.by == "seed" and worlds <= spec.worlds:
         raise ConfigError(f"--split seed:{spec.worlds} holds out {spec.worlds} world(s) but --worlds is "
                           f"{worlds}; use --worlds {spec.worlds + 1} or more")
-    lo, hi = _hops(hops)
+    lo, hi = parse_hops(hops)
     style_list = tuple(s.strip() for s in styles.split(",") if s.strip())
     qbase = QuestionConfig(n=n, min_hops=lo, max_hops=hi, n_distractors=distractors, token_budget=budget,
                            held_out_styles=spec.styles, test_fraction=test_fraction)
