@@ -1,4 +1,4 @@
-from subroute.retrieve import BM25Retriever, approx_tokens, split_passages
+from subroute.retrieve import BM25Retriever, approx_tokens, query_names, split_passages
 
 
 def test_long_paragraphs_split_at_sentences():
@@ -24,3 +24,25 @@ def test_selects_best_passages_within_budget_in_context_order():
 
 def test_empty_context():
     assert BM25Retriever("").select("x", 100) == []
+
+
+def test_query_names_drop_leading_question_and_function_words():
+    assert query_names("Where was Gehainen Lyocir born?") == ["Gehainen Lyocir"]
+    assert query_names("Who directed The Loushith Hours?") == ["Loushith Hours"]
+    assert query_names("In which country is Bank of Quellin based?") == ["Bank of Quellin"]
+    assert query_names("Kessel bakes bread for whom?") == ["Kessel"]
+    assert query_names("What is the population of #1?") == []
+
+
+def test_passages_naming_the_whole_name_come_first():
+    # BM25 alone prefers the interview: it shares "born" and the surname with the query
+    ctx = "\n\n".join([
+        "Ten minutes with Kistra Lyocir. Q: Where are you from? A: I'm from Fadrathmere, born and raised. "
+        "Q: When were you born? A: 1961, that is the year I was born.",
+        "Gehainen Lyocir came into the world in 1930. Gehainen Lyocir's birthplace is Drolabroun.",
+    ])
+    r = BM25Retriever(ctx)
+    query = "Where was Gehainen Lyocir born?"
+    sc = r.scores(query)
+    assert sc[0] > sc[1]
+    assert r.select(query, budget_tokens=1) == [r.passages[1]]

@@ -7,6 +7,13 @@ when each step sees just the passages it needs. The context is split into passag
 (``bm25s``), and each subtask takes its best-scoring passages within a token budget, kept
 in their original order so documents read naturally. The step's query has earlier answers
 substituted in, so a hop about "#1" searches for the entity #1 turned out to be.
+
+Passages that name the query's entities in full come first (`query_names`): BM25 scores
+words, so "Where was Gehainen Lyocir born?" otherwise prefers an interview with Kistra
+Lyocir that says "born and raised" over the passage about Gehainen Lyocir that says "came
+into the world". On 414 gold lookups of worlds 300-302 (2 to 5 hops, 16 distractor
+documents) the one passage a step sees held the answer for 0.867 of them by BM25 alone and
+0.918 with names first (4 distractors: 0.937 and 0.959).
 """
 
 from __future__ import annotations
@@ -47,6 +54,26 @@ def split_passages(context: str, max_tokens: int = 120) -> list[str]:
     return passages
 
 
+# capitalised words that start a query or a name without being part of the name
+_FUNCTION_WORDS = frozenset(
+    "a an and are at by did do does for from how in is list name of on the to was were what when where which who "
+    "whom whose why with".split())
+_NAME_RUN = re.compile(r"[A-Z][\w'-]*(?:\s+(?:of\s+)?[A-Z][\w'-]*)*")
+
+
+def query_names(query: str) -> list[str]:
+    """The names a query mentions: runs of capitalised words ("Gehainen Lyocir", "Bank of
+    Quellin"), less the question and function words that lead them ("Who", "In", "The")."""
+    names: list[str] = []
+    for m in _NAME_RUN.finditer(query):
+        words = m.group(0).split()
+        while words and words[0].lower() in _FUNCTION_WORDS:
+            words = words[1:]
+        if words and " ".join(words) not in names:
+            names.append(" ".join(words))
+    return names
+
+
 class Retriever(Protocol):
     def select(self, query: str, budget_tokens: int) -> list[str]: ...
 
@@ -74,9 +101,12 @@ class BM25Retriever:
         return [float(s) for s in self._index.get_scores(q)] if q else [0.0] * len(self.passages)
 
     def select(self, query: str, budget_tokens: int) -> list[str]:
-        """Best-scoring passages that fit `budget_tokens` (at least the best one), in context order."""
+        """Best passages that fit `budget_tokens` (at least the best one), in context order:
+        those naming more of the query's names (`query_names`) first, then by BM25 score."""
         sc = self.scores(query)
-        order = sorted(range(len(sc)), key=lambda i: (-sc[i], i))
+        names = [re.compile(r"\b" + re.escape(n) + r"\b") for n in query_names(query)]
+        named = [sum(bool(n.search(p)) for n in names) for p in self.passages]
+        order = sorted(range(len(sc)), key=lambda i: (-named[i], -sc[i], i))
         chosen: list[int] = []
         used = 0
         for i in order:
