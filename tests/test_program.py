@@ -5,7 +5,7 @@ import pytest
 from subroute.allocate import ConfidenceAllocator, FixedAllocator
 from subroute.decompose import PromptedDecomposer
 from subroute.execute import step_prompt
-from subroute.program import ProgramError, is_program_step, run_program
+from subroute.program import ProgramError, asked_extreme, is_program_step, orient, run_program
 from subroute.reasoner import Reasoner
 from tests.fakes import ScriptedModel, make_pool
 
@@ -103,6 +103,44 @@ def test_programs_off_asks_plainly():
     r = Reasoner(pool, PromptedDecomposer(pool, "d"), FixedAllocator("s"), programs=False)
     assert r.answer("Q?", "A was born in 1979.").answer == "10"
     assert not any(_is_program_prompt(p) for p in small.prompts)
+
+
+@pytest.mark.parametrize("query,want", [
+    ("Which took place later, the Wakiath Exhibition (held in 1967) or the Resariav Summit (held in 1983)?", "max"),
+    ("Of A (from 1987), B (from 1950) and C (from 1967), which came out first?", "min"),
+    ("Which city has fewer inhabitants, A (population 36,200) or B (population 57,000)?", "min"),
+    ("Which river is the longest, A (length 839) or B (length 2898)?", "max"),
+    ("How many years are there between 1979 and 2003?", None),
+    ("Which came first and which came last, A (1990) or B (1991)?", None),  # both ends asked: left alone
+])
+def test_the_end_of_the_scale_a_question_asks_for(query, want):
+    assert asked_extreme(query) == want
+
+
+def test_a_comparison_program_is_turned_to_the_end_the_question_asks_for():
+    q = "Which was founded later, Kebrostais Breweries (founded in 2023) or Cainiadourk Press (founded in 1957)?"
+    expr, note = orient(q, 'argmin({"Kebrostais Breweries": 2023, "Cainiadourk Press": 1957})')
+    assert run_program(expr) == "Kebrostais Breweries" and "argmin read as argmax" in note
+    assert orient(q, 'argmax({"A": 1, "B": 2})') == ('argmax({"A": 1, "B": 2})', None)  # already right
+    assert orient(q, 'min({"A": 1, "B": 2})')[0] == 'max({"A": 1, "B": 2})'
+    assert orient(q, "abs(2023 - 1957)") == ("abs(2023 - 1957)", None)  # not a pick from a mapping
+    assert orient("How many years between 1957 and 2023?", 'argmin({"A": 1})')[1] is None
+
+
+def test_a_turned_program_is_answered_and_noted_in_the_trace():
+    small = ScriptedModel("s", {"founded later": ('argmin({"Ash Bank": 1990, "Elm Press": 1975})', 0.9)})
+    pool = make_pool({"s": ("small", 0.1, small)})
+    p = step_prompt("Which was founded later, Ash Bank (founded in 1990) or Elm Press (founded in 1975)?",
+                    synthesis=True, retriever=None, budget=100)
+    c = p.ask(pool["s"])
+    assert c.text == "Ash Bank" and c.extra["program"].startswith("argmax(")
+    from subroute.execute import Executor
+    from subroute.decompose import Subtask
+
+    rec = Executor(pool, FixedAllocator("s")).run_step(
+        Subtask(1, "Which was founded later, Ash Bank (founded in 1990) or Elm Press (founded in 1975)?", (), "synthesis"),
+        [], None)
+    assert rec.answer == "Ash Bank" and "argmin read as argmax" in rec.note
 
 
 def test_ask_tree_shows_the_program():

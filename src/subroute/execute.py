@@ -20,7 +20,7 @@ from subroute.allocate import Allocator, cheapest_per_tier, echoes, is_short_ans
 from subroute.decompose import REF, Subtask
 from subroute.models.base import Completion, Message, Usage
 from subroute.pool import Pool, PoolModel
-from subroute.program import ProgramError, is_program_step, program_messages, run_program
+from subroute.program import ProgramError, is_program_step, orient, program_messages, run_program
 from subroute.prompts import answer_messages
 from subroute.retrieve import Retriever, approx_tokens
 from subroute.scoring import normalize, score_step
@@ -90,7 +90,8 @@ class StepPrompt:
     A recall step is asked for the answer over its passages. A program step (a synthesis
     step that computes over numbers in its text, see `subroute.program`) is asked for a
     Python expression, which is evaluated safely; the completion's text is then the value
-    and ``extra["program"]`` the expression. An expression that does not evaluate is
+    and ``extra["program"]`` the expression (an argmin/argmax turned to the end of the scale
+    the question asks for, `program.orient`, with ``extra["program_note"]`` saying so). An expression that does not evaluate is
     recorded and the same model is asked plainly; the step is billed for both calls."""
 
     query: str
@@ -106,8 +107,9 @@ class StepPrompt:
                 c = replace(c, extra={**c.extra, "echo": True})
             return c
         c = model.generate(program_messages(self.query), max_tokens=max(max_tokens, PROGRAM_MAX_TOKENS))
+        expr, turned = orient(self.query, c.text.strip())
         try:
-            return replace(c, text=run_program(c.text), extra={**c.extra, "program": c.text.strip()})
+            return replace(c, text=run_program(expr), extra={**c.extra, "program": expr, "program_note": turned})
         except ProgramError as e:
             plain = model.generate(self.messages, max_tokens=max_tokens)
             return replace(plain, usage=Usage(c.usage.input_tokens + plain.usage.input_tokens,
@@ -207,6 +209,8 @@ class Executor:
         a = self.allocator.run(replace(step, text=query), solve, self.pool)
         calls = [CallRecord.of(role, c, self.pool) for role, c in a.calls]
         model, completion, note = a.model, a.completion, a.note
+        if completion.extra.get("program_note"):
+            note = "; ".join(n for n in (note, f"program {completion.extra['program_note']}") if n)
         if not completion.text:  # escalate once per tier until someone answers
             for up in [m for m in cheapest_per_tier(self.pool) if m.tier_rank > model.tier_rank]:
                 completion, model = solve(up), up

@@ -39,6 +39,40 @@ PROGRAM_SHOTS: list[Message] = [
 ]
 
 
+# Comparison words and the end of the scale they ask for. Qwen-0.5B writes the function of
+# its example turn whatever the question asks: on the 92 program steps of worlds 55, 56, 300
+# and 301 (gold steps, 2 to 5 hops) it wrote argmin for 7 of 7 two-way "... later, A or B?"
+# steps (the example asks "earlier"); with a "later" example instead it wrote argmax for the
+# "earlier" ones (0.57 right in all instead of 0.87), and two examples (one each way) or a
+# function named after the question's word ("earlier({...})") did worse (0.78, 0.54).
+# Picking the name and copying the numbers it does well; the direction is read here.
+_MAX_WORDS = frozenset("later latest last more most larger largest longer longest bigger biggest higher highest "
+                       "greater greatest".split())
+_MIN_WORDS = frozenset("earlier earliest first fewer fewest less least smaller smallest shorter shortest lower "
+                       "lowest".split())
+_ARG_CALL = re.compile(r"^(\s*)(argmax|argmin|max|min)(\s*\(\s*\{)")
+
+
+def asked_extreme(query: str) -> str | None:
+    """"max" or "min" when the question's comparison words all ask for one end of the
+    scale ("Which took place later, ...?" -> "max"), else None (none, or both)."""
+    words = set(re.findall(r"[a-z]+", query.lower()))
+    up, down = bool(words & _MAX_WORDS), bool(words & _MIN_WORDS)
+    return "max" if up and not down else "min" if down and not up else None
+
+
+def orient(query: str, expr: str) -> tuple[str, str | None]:
+    """An expression that picks from a {name: number} mapping, turned to the end of the
+    scale the question asks for; returns the expression and what was changed (or None).
+    Only a whole-expression argmax/argmin/max/min over a mapping is turned."""
+    want = asked_extreme(query)
+    m = _ARG_CALL.match(expr)
+    if want is None or m is None or m.group(2).endswith(want):
+        return expr, None
+    fn = ("arg" if m.group(2).startswith("arg") else "") + want
+    return expr[:m.start(2)] + fn + expr[m.end(2):], f"{m.group(2)} read as {fn}: the question asks for the {want}imum"
+
+
 class ProgramError(SubrouteError):
     """The model's expression could not be evaluated to an answer."""
 
