@@ -3,8 +3,8 @@
 import pytest
 
 from subroute.allocate import ConfidenceAllocator, FixedAllocator
-from subroute.decompose import PromptedDecomposer
-from subroute.execute import step_prompt
+from subroute.decompose import PromptedDecomposer, Subtask
+from subroute.execute import Executor, step_prompt
 from subroute.program import ProgramError, asked_extreme, is_program_step, orient, run_program
 from subroute.reasoner import Reasoner
 from tests.fakes import ScriptedModel, make_pool
@@ -134,12 +134,8 @@ def test_a_turned_program_is_answered_and_noted_in_the_trace():
                     synthesis=True, retriever=None, budget=100)
     c = p.ask(pool["s"])
     assert c.text == "Ash Bank" and c.extra["program"].startswith("argmax(")
-    from subroute.execute import Executor
-    from subroute.decompose import Subtask
-
-    rec = Executor(pool, FixedAllocator("s")).run_step(
-        Subtask(1, "Which was founded later, Ash Bank (founded in 1990) or Elm Press (founded in 1975)?", (), "synthesis"),
-        [], None)
+    q = "Which was founded later, Ash Bank (founded in 1990) or Elm Press (founded in 1975)?"
+    rec = Executor(pool, FixedAllocator("s")).run_step(Subtask(1, q, (), "synthesis"), [], None)
     assert rec.answer == "Ash Bank" and "argmin read as argmax" in rec.note
 
 

@@ -91,8 +91,9 @@ class StepPrompt:
     step that computes over numbers in its text, see `subroute.program`) is asked for a
     Python expression, which is evaluated safely; the completion's text is then the value
     and ``extra["program"]`` the expression (an argmin/argmax turned to the end of the scale
-    the question asks for, `program.orient`, with ``extra["program_note"]`` saying so). An expression that does not evaluate is
-    recorded and the same model is asked plainly; the step is billed for both calls."""
+    the question asks for, `program.orient`, with ``extra["program_note"]`` saying so). An
+    expression that does not evaluate is recorded and the same model is asked plainly; the
+    step is billed for both calls."""
 
     query: str
     messages: list[Message]
