@@ -10,7 +10,9 @@ cache makes that row free) and grows each question's context with more distracto
 documents from the same world: the documents already there stay, the added ones are drawn
 by the generator's own rule (half from the neighbourhood of the question's entities) and
 the order is shuffled, seeded per question. Then it runs Qwen-1.5B and Qwen-0.5B directly,
-the default router, the router at --low and (with --oracle) the oracle on every size, and
+the default router, the router at --low, each --router NAME=DIR (a folder from `subroute
+train`: its learned allocator, else the confidence rule at the default threshold) and
+(with --oracle) the oracle on every size, and
 prints each system's accuracy and its cost as a fraction of Qwen-1.5B's at that size,
 measured in the same run.
 Model calls are cached, so a rerun costs nothing.
@@ -27,7 +29,7 @@ from subroute.bench.datasets import parse_example
 from subroute.bench.metrics import summarize
 from subroute.bench.report import _pyplot, format_table, usd, write_report
 from subroute.bench.runner import run_systems
-from subroute.bench.systems import DirectSystem, OracleSystem, ReasonerSystem, router
+from subroute.bench.systems import DirectSystem, OracleSystem, ReasonerSystem, router, trained_router
 from subroute.cache import CallCache
 from subroute.reasoner import Reasoner
 from subroute.worlds import Corpus, QuestionConfig, WorldConfig, add_distractors, build_world, generate_questions
@@ -40,6 +42,8 @@ def main() -> None:
     ap.add_argument("--hops", default="2-4")
     ap.add_argument("--distractors", default="4,8,16", help="distractor documents per context, comma-separated")
     ap.add_argument("--low", type=float, default=0.2, help="a second, cheaper router threshold")
+    ap.add_argument("--router", action="append", default=[],
+                    help="NAME=DIR: also run this trained router (repeatable; DIR 'shipped' = the package's)")
     ap.add_argument("--oracle", action="store_true", help="also run the oracle (cheapest right model per gold step)")
     ap.add_argument("--out", default="bench-context", help="folder for one report per size and summary.json")
     a = ap.parse_args()
@@ -55,6 +59,7 @@ def main() -> None:
     systems = [DirectSystem(pool, large), DirectSystem(pool, medium),
                router(pool, a.low, decomposer=default.decomposer),
                ReasonerSystem(default, "router", "router-default")]
+    systems += [trained_router(pool, spec) for spec in a.router]
     if a.oracle:
         systems.append(OracleSystem(pool))
     out = Path(a.out)

@@ -21,9 +21,9 @@ from subroute.bench.datasets import parse_example
 from subroute.bench.metrics import summarize
 from subroute.bench.report import format_table, write_report
 from subroute.bench.runner import run_systems
-from subroute.bench.systems import DirectSystem, OracleSystem, ReasonerSystem
+from subroute.bench.systems import DirectSystem, OracleSystem, ReasonerSystem, trained_router
 from subroute.cache import CallCache
-from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner, shipped_router_dir
+from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner
 from subroute.worlds import QuestionConfig, WorldConfig, build_world, generate_questions
 
 
@@ -42,12 +42,7 @@ def main() -> None:
     exs = [parse_example(q.to_dict(), default_id=str(i)) for i, q in
            enumerate(generate_questions(world, QuestionConfig(n=a.n, min_hops=lo, max_hops=hi, seed=a.seed)))]
     systems = [DirectSystem(pool, pool.models[-1].name)]
-    for spec in a.router:
-        name, _, folder = spec.partition("=")
-        folder = str(shipped_router_dir()) if folder == "shipped" else folder
-        r = Reasoner.default(pool, router=folder, threshold=None if (Path(folder) / "allocator").is_dir() else a.threshold)
-        r.name = f"router:{name}"
-        systems.append(ReasonerSystem(r, r.name, "router-trained"))
+    systems += [trained_router(pool, spec, threshold=a.threshold) for spec in a.router]
     p = Reasoner.default(pool, router="prompted", threshold=a.threshold)
     p.name = "router-prompted"
     systems += [ReasonerSystem(p, p.name, "router-prompted"), OracleSystem(pool)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+import subroute.train  # noqa: F401  (loads llama.cpp before any test loads torch: one libgomp for both)
 from subroute import Pool
 
 

@@ -197,21 +197,18 @@ class LearnedAllocator:
     """Allocation by a trained policy (an artifact folder from `subroute train allocator`)."""
 
     def __init__(self, path: str, pool: Pool, *, alpha: float = 0.1) -> None:
-        from subroute.train.allocator import load_allocator
+        from subroute.train.allocator import load_policy
 
-        self.net, self.manifest = load_allocator(path, pool)
+        self.net, self.manifest = load_policy(path, pool)
         self.path = path
         self.alpha = alpha
         self.name = f"learned:{path}"
 
     def scores(self, pool: Pool, infos: list) -> "list[list[float]]":
-        import torch
-
         from subroute.train.allocator import _model_feats
         from subroute.train.features import step_features
 
-        with torch.no_grad():
-            return self.net(torch.tensor(step_features(infos)), torch.tensor(_model_feats(pool))).tolist()
+        return self.net(step_features(infos), _model_feats(pool)).tolist()
 
     def run(self, subtask: Subtask, solve: Solve, pool: Pool) -> Allocation:
         from subroute.execute import is_synthesis

@@ -67,3 +67,13 @@ def test_ask_json_record(default_pool, tmp_path):
     c = rec["completion"]
     assert c["model"] == "qwen-0.5b" and c["usage"]["total_tokens"] > 0 and c["cost"] > 0
     assert c["tokens"] and c["confidence"] is not None
+
+
+@pytest.mark.slow
+def test_pull_all_prepares_the_router_embedder(default_pool):
+    from subroute import embed
+
+    r = run("models", "pull")
+    assert r.exit_code == 0, r.output
+    assert "router embedder (all-MiniLM-L6-v2): " in r.output and str(embed.gguf_path()) in r.output
+    assert embed.gguf_path().is_file()

@@ -2,6 +2,7 @@
 solved by the small model, arithmetic only by the large one. SFT must learn that; GRPO
 with a cost penalty must not lose accuracy; artifacts must refuse another pool."""
 
+import numpy as np
 import pytest
 
 from subroute.allocate import LearnedAllocator
@@ -59,6 +60,16 @@ def test_sft_learns_cheapest_correct_and_grpo_keeps_it(tmp_path):
     art = save_allocator(tmp_path / "alloc", net, pool, cfg, metrics=m, data={"seed": 7})
     net2, manifest = load_allocator(art, pool)
     assert manifest["metrics"]["accuracy"] == 1.0 and manifest["data"]["seed"] == 7
+    # routing runs the saved policy in numpy: the same logits as the torch module
+    import torch
+
+    from subroute.train.allocator import _model_feats, load_policy
+
+    policy, _ = load_policy(art, pool)
+    feats = np.concatenate([q.feats for q in qs])
+    with torch.no_grad():
+        want = net2(torch.tensor(feats), torch.tensor(_model_feats(pool))).numpy()
+    assert np.allclose(policy(feats, _model_feats(pool)), want, atol=1e-5)
 
     # in the pipeline: the lookup stays on the small model, the arithmetic goes large
     alloc = LearnedAllocator(str(art), pool)
@@ -79,6 +90,8 @@ def test_artifact_refuses_another_pool(tmp_path):
         load_allocator(art, other)
     with pytest.raises(Exception, match="not an allocator artifact"):
         load_allocator(tmp_path, pool)
+    with pytest.raises(Exception, match="was trained for the pool .* not for .*retrain it for this pool"):
+        LearnedAllocator(str(art), other)
 
 
 def test_grpo_cost_term_alone_is_a_small_push():
@@ -103,3 +116,15 @@ def test_grpo_cost_term_alone_is_a_small_push():
     # the cheapest model gains (cheaper is better when nothing is right), but stays a choice:
     # with std-scaled advantages the same run put 0.9995 on it
     assert float(after[:, 0].mean()) > float(before[:, 0].mean()) and float(after[:, 0].mean()) < 0.8
+
+
+def test_training_loads_one_openmp_runtime():
+    """With subroute.train imported first, torch and llama.cpp share the system's libgomp
+    (not torch's bundled copy, which llama.cpp was not built against)."""
+    import subprocess
+    import sys
+
+    code = ("import subroute.train, torch, llama_cpp; "
+            "libs = {l.split()[-1] for l in open('/proc/self/maps') if 'libgomp' in l}; "
+            "assert len(libs) == 1 and 'torch' not in next(iter(libs)), libs")
+    subprocess.run([sys.executable, "-c", code], check=True)

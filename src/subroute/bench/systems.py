@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from subroute.allocate import Allocator, CascadeAllocator, ConfidenceAllocator, RandomAllocator
@@ -32,7 +33,7 @@ from subroute.execute import DEFAULT_STEP_BUDGET, CallRecord, is_synthesis, solv
 from subroute.models.base import Completion
 from subroute.pool import Pool
 from subroute.prompts import answer_messages
-from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner, Trace
+from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner, Trace, shipped_router_dir
 from subroute.retrieve import BM25Retriever
 from subroute.scoring import hop_match, score_example
 
@@ -170,6 +171,24 @@ def router(pool: Pool, threshold: float, *, decomposer, name: str | None = None,
     alloc: Allocator = ConfidenceAllocator((threshold, threshold / 2))
     r = Reasoner(pool, decomposer, alloc, name=name or f"router@{threshold:g}")
     return ReasonerSystem(r, r.name, family, threshold)
+
+
+def trained_router(pool: Pool, spec: str, *, threshold: float = DEFAULT_THRESHOLD) -> ReasonerSystem:
+    """`NAME=DIR` -> the router in DIR (a `subroute train` folder; `shipped` = the package's),
+    named `router:NAME`: its learned allocator if it has one, else the confidence rule at
+    `threshold`."""
+    name, eq, folder = spec.partition("=")
+    if not eq or not name or not folder:
+        raise SubrouteError(f"--router wants NAME=DIR (e.g. learned=router/), not '{spec}'")
+    if folder == "shipped":
+        shipped = shipped_router_dir()
+        if shipped is None:
+            raise SubrouteError("this install ships no trained router; pass a folder from subroute train")
+        folder = str(shipped)
+    learned = (Path(folder) / "allocator").is_dir()
+    r = Reasoner.default(pool, router=folder, threshold=None if learned else threshold)
+    r.name = f"router:{name}"
+    return ReasonerSystem(r, r.name, "router-trained")
 
 
 def standard_systems(pool: Pool, examples: list[Example], *, thresholds: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8),

