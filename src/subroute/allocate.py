@@ -14,9 +14,9 @@ then the chosen model; or a cascade up the tiers); every call is returned and ch
 - `CascadeAllocator`: FrugalGPT/AutoMix style: answer with the cheapest model, accept when
   its confidence clears the threshold, otherwise escalate to the next model.
 - `LearnedAllocator`: a policy trained on grouped-search labels (SFT, then GRPO; see
-  `subroute.train.allocator`). It probes with the cheapest model for the confidence
-  feature, scores every pool model for the step, and keeps the probe's answer when it picks
-  the cheapest model.
+  `subroute.train.allocator`). It asks the probe model (the pool's `probe`, else the
+  cheapest) for the confidence feature, scores every pool model for the step, and keeps the
+  probe's answer when it picks the probe model or a smaller one.
 """
 
 from __future__ import annotations
@@ -212,6 +212,7 @@ class LearnedAllocator:
 
     def run(self, subtask: Subtask, solve: Solve, pool: Pool) -> Allocation:
         from subroute.execute import is_synthesis
+        from subroute.train.allocator import realised
         from subroute.train.features import StepInfo
 
         models = pool.models
@@ -221,7 +222,7 @@ class LearnedAllocator:
         info = StepInfo(subtask.text, conf, subtask.index - 1, subtask.n_steps,
                         is_synthesis(subtask.type, subtask.depends_on))
         row = self.scores(pool, [info])[0]
-        pick = models[max(range(len(models)), key=lambda k: row[k])]
+        pick = pool[realised(pool, models[max(range(len(models)), key=lambda k: row[k])].name)]
         if pick is probe_model and probe.text:
             return Allocation(probe, pick, [("step", probe)], conf)
         c = solve(pick)

@@ -128,3 +128,23 @@ def test_training_loads_one_openmp_runtime():
             "libs = {l.split()[-1] for l in open('/proc/self/maps') if 'libgomp' in l}; "
             "assert len(libs) == 1 and 'torch' not in next(iter(libs)), libs")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_pick_below_the_probe_keeps_the_probes_answer(tmp_path):
+    """The probe model has answered already, so a policy that names a smaller model gets the
+    probe's answer (no extra call); evaluation and the GRPO reward score it the same way."""
+    from subroute.train.allocator import probed_outcome, realised
+
+    fakes = {n: ScriptedModel(n, {}, default=(f"answer-{n}", 0.9)) for n in ("s", "m", "l")}
+    pool = make_pool({"s": ("small", 0.1, fakes["s"]), "m": ("medium", 1.0, fakes["m"]), "l": ("large", 10.0, fakes["l"])},
+                     tag="probe-m", probe="m")
+    assert pool.probe_model.name == "m"
+    assert [realised(pool, n) for n in ("s", "m", "l")] == ["m", "m", "l"]
+    qs = questions_from_labels(_labels(_pool()))
+    outcomes = Outcomes(pool)
+    q = qs[0]
+    ok_s, cost_s = probed_outcome(q, 1, "s", pool, outcomes)
+    ok_m, cost_m = probed_outcome(q, 1, "m", pool, outcomes)
+    ok_l, cost_l = probed_outcome(q, 1, "l", pool, outcomes)
+    assert (ok_s, cost_s) == (ok_m, cost_m) == (False, q.outcomes[1]["m"].cost)
+    assert ok_l and cost_l == q.outcomes[1]["l"].cost + q.outcomes[1]["m"].cost

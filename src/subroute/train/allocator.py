@@ -14,6 +14,8 @@ with PPO's clipped ratio over `epochs` passes and an exact KL penalty to the SFT
   allocation is correct) instead of re-running the chain; on gold decompositions a wrong
   step feeds a wrong answer forward, so this is the outcome a rerun would give, at no cost;
   (step, model) pairs the grouped search never tried are run once, through the call cache;
+- each step is scored as routing runs it (`probed_outcome`): the probe model's call is
+  charged, and a pick below the probe's tier gets the probe's answer;
 - cost-aware reward (our addition): r = correct - lambda * cost / cost_of_largest; with
   lambda = 0 it is the paper's binary reward.
 """
@@ -147,19 +149,37 @@ def _targets(qs: list[Question], names: list[str]) -> np.ndarray:
     return np.array([names.index(lab.label) if lab.label in names else len(names) - 1 for q in qs for lab in q.labels])
 
 
+def realised(pool: Pool, pick: str) -> str:
+    """The model whose answer the learned allocator keeps when its policy names `pick`: it
+    has asked the probe model already (for the confidence feature), so a pick below the
+    probe's tier takes the probe's answer, paid for and from the stronger model."""
+    probe = pool.probe_model
+    return probe.name if pool[pick].tier_rank < probe.tier_rank else pick
+
+
+def probed_outcome(q: Question, i: int, pick: str, pool: Pool, outcomes: Outcomes) -> tuple[bool, float]:
+    """(right, cost) of step i as the learned allocator runs it: the probe's call, then the
+    realised pick's when that is another model. Evaluation and the GRPO reward both use it,
+    so training sees the answers and the bill routing gets."""
+    probe = pool.probe_model.name
+    n = realised(pool, pick)
+    t = outcomes.get(q, i, n)
+    return t.correct, t.cost + (outcomes.get(q, i, probe).cost if n != probe else 0.0)
+
+
 def _run_plan(qs: list[Question], pool: Pool, outcomes: Outcomes, plan: Callable[[Question], list[str]], *,
               probed: bool) -> tuple[float, float]:
     """(questions with every step right, total cost) when `plan` names each step's model; a
-    probed plan also pays the probe model's call on the steps it sends to another model."""
-    probe = pool.probe_model.name
+    probed plan runs as the learned allocator does (`probed_outcome`)."""
     ok = cost = 0.0
     for q in qs:
         picks = plan(q)
-        tries = [outcomes.get(q, i, n) for i, n in enumerate(picks)]
-        ok += all(t.correct for t in tries)
-        cost += sum(t.cost for t in tries)
         if probed:
-            cost += sum(outcomes.get(q, i, probe).cost for i, n in enumerate(picks) if n != probe)
+            res = [probed_outcome(q, i, n, pool, outcomes) for i, n in enumerate(picks)]
+        else:
+            res = [(t.correct, t.cost) for t in (outcomes.get(q, i, n) for i, n in enumerate(picks))]
+        ok += all(r for r, _ in res)
+        cost += sum(c for _, c in res)
     return ok, cost
 
 
@@ -306,9 +326,9 @@ def train_grpo(net, qs: list[Question], pool: Pool, outcomes: Outcomes, cfg: Tra
             big = sum(outcomes.get(q, i, names[-1]).cost for i in range(len(q.labels))) or 1.0
             r = []
             for g in range(cfg.group_size):
-                tries = [outcomes.get(q, i, names[j]) for i, j in enumerate(a[g].tolist())]
-                ok = all(t.correct for t in tries)
-                c = sum(t.cost for t in tries)
+                res = [probed_outcome(q, i, names[j], pool, outcomes) for i, j in enumerate(a[g].tolist())]
+                ok = all(r for r, _ in res)
+                c = sum(c for _, c in res)
                 r.append(float(ok) - cfg.cost_lambda * c / big)
                 correct_all.append(ok)
                 cost_all.append(c / big)
