@@ -132,6 +132,7 @@ def allocator_cmd(labels_path: str, out_dir: str, cost_lambda: float, sft_epochs
     art = save_allocator(out_dir, net, pool, cfg, metrics=metrics,
                          data={"labels": str(labels_path), "train_questions": len(qs_tr), "heldout_questions": len(qs_te),
                                "world_seeds": sorted({str(lab.world_seed) for lab in labs}),
+                               "heldout_world_seeds": sorted({str(lab.world_seed) for lab in te}),
                                "decomposer": next((lab.decomposer for lab in labs if lab.decomposer), None),
                                "from": str(from_dir) if from_dir else None})
     (Path(art) / "history.json").write_text(json.dumps(history))
