@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from subroute.bench.report import _pyplot
+from subroute.train.allocator import allocator_dir
 
 
 def load(folder: str) -> dict:
-    p = Path(folder)
-    if (p / "allocator").is_dir():
-        p = p / "allocator"
-    return json.loads((p / "manifest.json").read_text())
+    return json.loads((allocator_dir(folder) / "manifest.json").read_text())
 
 
 def main() -> None:

@@ -112,7 +112,6 @@ class BM25Retriever:
 
         self._bm25s = bm25s
         self._embed: Embed | None = default_embed() if embed == "default" else embed  # type: ignore[assignment]
-        self._passage_vecs: np.ndarray | None = None
         self.context = context
         self.passages = split_passages(context, passage_tokens)
         self._sizes = [approx_tokens(p) for p in self.passages]
@@ -132,9 +131,8 @@ class BM25Retriever:
         """Cosine between the query's and each passage's embedding (zeros without an embedder)."""
         if self._embed is None or not self.passages:
             return [0.0] * len(self.passages)
-        if self._passage_vecs is None:
-            self._passage_vecs = self._embed(self.passages)
-        return [float(x) for x in self._passage_vecs @ self._embed([query])[0]]
+        passages = self._embed(self.passages)  # cached by text in the embedder: embedded once per process
+        return [float(x) for x in passages @ self._embed([query])[0]]
 
     def select(self, query: str, budget_tokens: int) -> list[str]:
         """Best passages that fit `budget_tokens` (at least the best one), in context order:

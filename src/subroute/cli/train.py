@@ -96,7 +96,7 @@ def allocator_cmd(labels_path: str, out_dir: str, cost_lambda: float, sft_epochs
                   from_dir: str | None, pool_path: str | None) -> None:
     """SFT the allocator on labels, then GRPO; write the artifact, curves and metrics."""
     from subroute.cache import CallCache
-    from subroute.train.allocator import (Outcomes, TrainConfig, complete_outcomes, evaluate, evaluate_rules,
+    from subroute.train.allocator import (Outcomes, TrainConfig, allocator_dir, complete_outcomes, evaluate, evaluate_rules,
                                           load_allocator, questions_from_labels, resolver, save_allocator, train_grpo,
                                           train_sft)
     from subroute.train.labels import read_labels
@@ -107,7 +107,7 @@ def allocator_cmd(labels_path: str, out_dir: str, cost_lambda: float, sft_epochs
                       dropout=dropout, weight_decay=weight_decay)
     net = None
     if from_dir:  # checked before any work: a wrong folder or another pool's allocator fails now
-        start = Path(from_dir) / "allocator" if (Path(from_dir) / "allocator").is_dir() else Path(from_dir)
+        start = allocator_dir(from_dir)
         net, start_manifest = load_allocator(start, pool)
         cfg.hidden = start_manifest["config"]["hidden"]
         cfg.dropout = start_manifest["config"].get("dropout", 0.0)

@@ -415,6 +415,12 @@ def load_allocator(path: str | Path, pool: Pool):
     return net, manifest
 
 
+def allocator_dir(path: str | Path) -> Path:
+    """An allocator folder, given it or a router folder that holds one in allocator/."""
+    p = Path(path)
+    return p / "allocator" if (p / "allocator").is_dir() else p
+
+
 def read_manifest(path: str | Path, pool: Pool) -> dict:
     """An allocator artifact's manifest, checked against `pool`."""
     p = Path(path)
