@@ -62,6 +62,17 @@ def test_list_answers_are_not_rambling():
     assert step_confidence(c, 0.1) > 0.9
     c.text = "Mirela Voss was born in Tarnholm in 1931."
     assert step_confidence(c, 0.1) == 0.0
+    c.text = "Vialalorton, Vialalorton, Vialalorton, Vialalorton, Vialal"  # a loop, cut off by max_tokens
+    assert step_confidence(c, 0.1) == 0.0
+
+
+def test_a_looping_list_is_not_an_answer_a_later_step_can_use():
+    from subroute.allocate import is_short_answer
+
+    assert not is_short_answer("Nastamund, Nastamund, Nastamund, Nastamund")
+    assert not is_short_answer("Ash Bank, ash bank and Ash Bank")
+    assert is_short_answer("Ash Bank, Ash Bank")  # a repeat, not yet a loop
+    assert is_short_answer("Ash Bank, Elm Press and Oak Mill")
 
 
 def test_rambling_probe_counts_as_unsure():

@@ -136,3 +136,26 @@ def test_echoes_only_flags_lookups_that_repeat_their_question():
     assert not echoes("Songs of Lago", "Which came out later, Beyond Jastor or Songs of Lago?")  # a choice
     assert not echoes("10", "How many years are there between 1910 and 1920?")  # words, not characters
     assert not echoes("", "Who founded Voss Glassworks?")
+
+
+def test_a_counting_step_counts_the_list_before_it_without_a_call():
+    pool, small, large, dec = _setup("1. Which companies did Mirela Voss found?\n2. How many entries are in #1?")
+    small.rules["Which companies"] = ("Voss Glassworks, Orvane Foods and Kessel Bread", 0.95)
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator((0.8, 0.5))).answer("Q?", CONTEXT)
+    s2 = t.steps[1]
+    assert (t.answer, s2.calls, s2.cost, s2.model) == ("3", [], 0, "count")
+    assert s2.note == "counted the 3 item(s) of #1's answer; no call"
+    assert not any("How many" in p[-1]["content"] for p in small.prompts + large.prompts)
+    from subroute.cli.ask import format_trace
+
+    assert "count · 0 call(s) · $0.0000000 · counted the 3 item(s) of #1's answer; no call" in format_trace(t)
+
+
+def test_count_step_matches_only_counting_over_one_earlier_answer():
+    from subroute.program import count_step
+
+    assert count_step("How many entries are in #2?", ["x", "Ash Bank, Elm Press and Oak Mill."]) == (2, 3)
+    assert count_step("how many items in #1", ["Ash Bank"]) == (1, 1)
+    assert count_step("How many entries are in #3?", ["x", "y"]) is None  # no such answer
+    assert count_step("How many people live in #1?", ["Tarnholm"]) is None
+    assert count_step("How many entries are in #1?", [""]) is None

@@ -20,13 +20,14 @@ from subroute.allocate import Allocator, cheapest_per_tier, echoes, is_short_ans
 from subroute.decompose import REF, Subtask
 from subroute.models.base import Completion, Message, Usage
 from subroute.pool import Pool, PoolModel
-from subroute.program import ProgramError, is_program_step, orient, program_messages, run_program
+from subroute.program import ProgramError, count_step, is_program_step, orient, program_messages, run_program
 from subroute.prompts import answer_messages
 from subroute.retrieve import Retriever, approx_tokens
 from subroute.scoring import normalize, score_step
 
 
 ECHO_NOTE = "the answer only repeats the question"
+COUNTED = "count"  # a step's model when it was counted, not asked (`program.count_step`)
 
 
 @dataclass
@@ -93,7 +94,9 @@ class StepPrompt:
     and ``extra["program"]`` the expression (an argmin/argmax turned to the end of the scale
     the question asks for, `program.orient`, with ``extra["program_note"]`` saying so). An
     expression that does not evaluate is recorded and the same model is asked plainly; the
-    step is billed for both calls."""
+    step is billed for both calls. A lookup answered with words of its own question ("What
+    is the capital of Nastamund?" -> "Nastamund") is marked (``extra["echo"]``), which
+    `step_confidence` reads as no confidence, so the rules escalate it."""
 
     query: str
     messages: list[Message]
@@ -193,6 +196,11 @@ class Executor:
         asked (decomposers repeat a lookup, e.g. after a comparison) reuses that answer: no
         call, and the record says so."""
         query = substitute(step.text, answers)
+        counted = count_step(step.text, answers)
+        if counted is not None:  # "How many entries are in #2?": counted here, no call
+            k, n = counted
+            return StepRecord(step.index, step.text, query, step.depends_on, step.type, COUNTED, "", str(n), None,
+                              0, 0, [], f"counted the {n} item(s) of #{k}'s answer; no call", step.gold_answer)
         key = query_key(query)
         same = next((r for r in earlier if r.answer and query_key(r.query) == key), None)
         if same is not None:

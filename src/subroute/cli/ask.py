@@ -47,7 +47,8 @@ def format_trace(t: Trace) -> str:
         echoed = [c for c in s.calls[:-1] if c.note == ECHO_NOTE]
         if echoed:  # why a confident-looking probe was escalated
             how += f" · escalated: {echoed[0].model} said {echoed[0].text.strip()!r}, which only repeats the question"
-        lines.append(f"{pad}   {s.model} ({s.tier}){conf} · {len(s.calls)} call(s) · ${s.cost:.7f} · {how}")
+        who = f"{s.model} ({s.tier})" if s.tier else s.model
+        lines.append(f"{pad}   {who}{conf} · {len(s.calls)} call(s) · ${s.cost:.7f} · {how}")
     for n in t.notes:
         lines.append(f"note: {n}")
     lines.append(f"total: {len(t.calls)} calls · {t.tokens} tokens · ${t.cost:.7f} · {t.wall_s:.2f}s")
