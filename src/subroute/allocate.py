@@ -61,7 +61,7 @@ def is_short_answer(text: str, max_words: int = MAX_ANSWER_WORDS) -> bool:
     Vialalorton, Vialalorton, ...": Qwen-0.5B loops so on a list it cannot find, at
     confidence 0.5 and 0.59 on two of 96 questions of worlds 300 and 301)."""
     items = [x.strip().lower() for x in _ITEM_SPLIT.split(text.strip()) if x.strip()]
-    looping = len(items) >= 3 and Counter(items).most_common(1)[0][1] >= 3
+    looping = max(Counter(items).values(), default=0) >= 3
     return bool(items) and not looping and all(len(item.split()) <= max_words for item in items)
 
 
