@@ -130,3 +130,29 @@ def test_labels_on_a_decomposers_steps_are_rebuilt_in_its_wording(tmp_path):
     gold = build_labels(pool, [_example()], tmp_path / "gold.jsonl", progress=False)
     assert label_job(_example(), gold[1]).prompt == gold_step_jobs(_example())[1].prompt
     assert gold[1].decomposer is None
+
+
+def test_a_counting_step_is_counted_not_asked_and_left_out_of_allocation(tmp_path):
+    # the router and the oracle count "How many entries are in #1?" (program.count_step); labels
+    # do the same, so allocator training never rewards or blames a model on a step routing never asks
+    from subroute.execute import COUNTED
+    from subroute.train.allocator import questions_from_labels
+
+    ex = Example("c0", "How many companies did Mirela Voss found?", "2", context=CTX,
+                 decomposition=[GoldStep("Which companies did Mirela Voss found?", "Voss Glassworks, Orvane Foods"),
+                                GoldStep("How many entries are in #1?", "2", depends_on=(1,))],
+                 meta={"seed": 5})
+    s = ScriptedModel("s", {"Which companies": ("Voss Glassworks, Orvane Foods", 0.95), "How many": ("1", 0.99)})
+    pool = make_pool({"s": ("small", 0.1, s), "l": ("large", 10.0, ScriptedModel("l", {}))})
+    jobs = gold_step_jobs(ex)
+    assert [j.counted for j in jobs] == [None, 2]
+    labs = build_labels(pool, [ex], tmp_path / "labels.jsonl", progress=False)
+    assert [lab.label for lab in labs] == ["s", COUNTED] and labs[1].tries == []
+    assert len(s.prompts) == 1 and "Which companies" in s.prompts[0][-1]["content"]  # no model was asked to count
+    assert [lab.step for lab in read_labels(tmp_path / "labels.jsonl")] == [0, 1]  # the question is complete
+    (q,) = questions_from_labels(labs)
+    assert [lab.step for lab in q.labels] == [0] and len(q.feats) == 1 == len(q.outcomes)
+    # a gold count the list does not give (a generator slip) is asked as before
+    bad = Example("c1", ex.question, "3", context=CTX, meta={"seed": 5},
+                  decomposition=[ex.decomposition[0], GoldStep("How many entries are in #1?", "3", depends_on=(1,))])
+    assert [j.counted for j in gold_step_jobs(bad)] == [None, None]
