@@ -31,7 +31,7 @@ from subroute.decompose import Subtask
 from subroute.errors import SubrouteError
 from subroute.models.base import Completion
 from subroute.pool import Pool, PoolModel
-from subroute.scoring import normalize
+from subroute.scoring import normalize, split_items
 
 Solve = Callable[[PoolModel], Completion]
 
@@ -52,7 +52,6 @@ class Allocator(Protocol):
 
 
 MAX_ANSWER_WORDS = 6
-_ITEM_SPLIT = re.compile(r"\s*(?:,|;|\n|\band\b|&)\s*")
 
 
 def is_short_answer(text: str, max_words: int = MAX_ANSWER_WORDS) -> bool:
@@ -60,7 +59,7 @@ def is_short_answer(text: str, max_words: int = MAX_ANSWER_WORDS) -> bool:
     fine as long as each item is short), and not one item over and over ("Vialalorton,
     Vialalorton, Vialalorton, ...": Qwen-0.5B loops so on a list it cannot find, at
     confidence 0.5 and 0.59 on two of 96 questions of worlds 300 and 301)."""
-    items = [x.strip().lower() for x in _ITEM_SPLIT.split(text.strip()) if x.strip()]
+    items = [x.lower() for x in split_items(text.strip())]
     looping = max(Counter(items).values(), default=0) >= 3
     return bool(items) and not looping and all(len(item.split()) <= max_words for item in items)
 

@@ -72,8 +72,14 @@ def score_answer(prediction: str, answer: str, aliases: Iterable[str] = ()) -> S
     return Score(bool(correct), em, f1)
 
 
+def split_items(text: str) -> list[str]:
+    """The items of a list answer as written, in order, repeats kept ("A, B and A" ->
+    ["A", "B", "A"]): split on commas, semicolons, new lines, "and" and "&"."""
+    return [x.strip() for x in _SPLIT.split(text) if x.strip()]
+
+
 def parse_set(prediction: str) -> set[str]:
-    return {normalize(x) for x in _SPLIT.split(prediction) if normalize(x)}
+    return {normalize(x) for x in split_items(prediction) if normalize(x)}
 
 
 def score_set(prediction: str, answer_set: Iterable[str]) -> Score:
