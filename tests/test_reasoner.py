@@ -3,7 +3,8 @@ import pytest
 from subroute.allocate import ConfidenceAllocator, FixedAllocator
 from subroute.decompose import GoldDecomposer, PromptedDecomposer, SingleStepDecomposer
 from subroute.bench.records import Example, GoldStep
-from subroute.execute import substitute
+from subroute.execute import CallRecord, substitute
+from subroute.models.base import Completion, Usage
 from subroute.reasoner import Reasoner
 from tests.fakes import ScriptedModel, make_pool
 
@@ -159,3 +160,33 @@ def test_count_step_matches_only_counting_over_one_earlier_answer():
     assert count_step("How many entries are in #3?", ["x", "y"]) is None  # no such answer
     assert count_step("How many people live in #1?", ["Tarnholm"]) is None
     assert count_step("How many entries are in #1?", [""]) is None
+
+
+class _Lister(ScriptedModel):
+    """Answers with the whole list, cut (finish_reason "length") at max_tokens words."""
+
+    def generate(self, messages, params):
+        c = super().generate(messages, params)
+        words = c.text.split()
+        if len(words) <= params.max_tokens:
+            return c
+        text = " ".join(words[:params.max_tokens])
+        return Completion(c.model, text, Usage(c.usage.input_tokens, params.max_tokens), finish_reason="length",
+                          tokens=c.tokens[:params.max_tokens] if c.tokens else None)
+
+
+def test_a_list_cut_by_the_token_limit_is_asked_again_with_room():
+    from subroute.execute import LIST_MAX_TOKENS, step_prompt
+
+    cities = ", ".join(f"City{i}" for i in range(60))  # 60 words: over the step's 48, under LIST_MAX_TOKENS
+    m = _Lister("s", {"Which cities": (cities, 0.9), "Who": (" ".join(["word"] * 60), 0.9)})
+    pool = make_pool({"s": ("small", 1.0, m)})
+    p = step_prompt("Which cities are in Piaketh?", synthesis=False, retriever=None, budget=100)
+    c = p.ask(pool["s"], 48)
+    assert c.text == cities and c.extra.get("relisted")
+    assert c.usage.output_tokens == 48 + 60 and len(m.prompts) == 2  # billed for both calls
+    rec = CallRecord.of("step", c, pool)
+    assert "cut off by the token limit" in rec.note and str(LIST_MAX_TOKENS) in rec.note
+    # a sentence cut at the limit is not a list: asked once
+    c = step_prompt("Who lives there?", synthesis=False, retriever=None, budget=100).ask(pool["s"], 48)
+    assert not c.extra.get("relisted") and len(m.prompts) == 3

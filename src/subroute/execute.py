@@ -23,10 +23,11 @@ from subroute.pool import Pool, PoolModel
 from subroute.program import ProgramError, count_step, is_program_step, orient, program_messages, run_program
 from subroute.prompts import answer_messages
 from subroute.retrieve import Retriever, approx_tokens
-from subroute.scoring import normalize, score_step
+from subroute.scoring import normalize, score_step, split_items
 
 
 ECHO_NOTE = "the answer only repeats the question"
+RELIST_NOTE = "a list cut off by the token limit; asked again with {} tokens"
 COUNTED = "count"  # a step's model when it was counted, not asked (`program.count_step`)
 
 
@@ -47,7 +48,9 @@ class CallRecord:
 
     @classmethod
     def of(cls, role: str, c: Completion, pool: Pool) -> "CallRecord":
-        note = c.extra.get("program_error") or (ECHO_NOTE if c.extra.get("echo") else None)
+        notes = (c.extra.get("program_error"), ECHO_NOTE if c.extra.get("echo") else None,
+                 RELIST_NOTE.format(LIST_MAX_TOKENS) if c.extra.get("relisted") else None)
+        note = "; ".join(n for n in notes if n) or None
         return cls(c.model, pool[c.model].tier, role, c.usage.input_tokens, c.usage.output_tokens,
                    c.cost, c.latency_s, c.confidence(), c.text, c.cached, c.extra.get("program"), note)
 
@@ -82,6 +85,22 @@ class StepRecord:
 
 
 PROGRAM_MAX_TOKENS = 96  # a {name: number} mapping of three long fictional names fits
+LIST_MAX_TOKENS = 192  # a list answer cut at the step's limit is asked again with this one
+
+
+def cut_list(c: Completion) -> bool:
+    """Whether a completion is a list of short items that the token limit cut off ("...,
+    Thuzacushton, Peiteporkby," for the 11 cities of a country): asked again with room, it
+    is whole. A looping or rambling answer is not a list (`is_short_answer`)."""
+    return c.finish_reason == "length" and len(split_items(c.text)) >= 3 and is_short_answer(c.text)
+
+
+def _both(first: Completion, second: Completion, extra: dict[str, Any]) -> Completion:
+    """`second`'s answer, billed for both calls."""
+    return replace(second, usage=Usage(first.usage.input_tokens + second.usage.input_tokens,
+                                       first.usage.output_tokens + second.usage.output_tokens),
+                   cost=first.cost + second.cost, latency_s=first.latency_s + second.latency_s,
+                   cached=first.cached and second.cached, extra={**second.extra, **extra})
 
 
 @dataclass
@@ -96,7 +115,9 @@ class StepPrompt:
     expression that does not evaluate is recorded and the same model is asked plainly; the
     step is billed for both calls. A lookup answered with words of its own question ("What
     is the capital of Nastamund?" -> "Nastamund") is marked (``extra["echo"]``), which
-    `step_confidence` reads as no confidence, so the rules escalate it."""
+    `step_confidence` reads as no confidence, so the rules escalate it. A list answer the
+    token limit cut off (`cut_list`) is asked again of the same model with room for the
+    whole list (``extra["relisted"]``), billed for both calls."""
 
     query: str
     messages: list[Message]
@@ -107,6 +128,8 @@ class StepPrompt:
     def ask(self, model: PoolModel, max_tokens: int = 48) -> Completion:
         if not self.program:
             c = model.generate(self.messages, max_tokens=max_tokens)
+            if cut_list(c) and max_tokens < LIST_MAX_TOKENS:
+                c = _both(c, model.generate(self.messages, max_tokens=LIST_MAX_TOKENS), {"relisted": True})
             if self.lookup and echoes(c.text, self.query):  # step_confidence reads this as 0
                 c = replace(c, extra={**c.extra, "echo": True})
             return c
@@ -116,11 +139,7 @@ class StepPrompt:
             return replace(c, text=run_program(expr), extra={**c.extra, "program": expr, "program_note": turned})
         except ProgramError as e:
             plain = model.generate(self.messages, max_tokens=max_tokens)
-            return replace(plain, usage=Usage(c.usage.input_tokens + plain.usage.input_tokens,
-                                              c.usage.output_tokens + plain.usage.output_tokens),
-                           cost=c.cost + plain.cost, latency_s=c.latency_s + plain.latency_s,
-                           cached=c.cached and plain.cached,
-                           extra={**plain.extra, "program": c.text.strip(), "program_error": str(e)})
+            return _both(c, plain, {"program": c.text.strip(), "program_error": str(e)})
 
 
 def step_prompt(query: str, *, synthesis: bool, retriever: Retriever | None, budget: int,
