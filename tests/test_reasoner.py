@@ -162,6 +162,33 @@ def test_count_step_matches_only_counting_over_one_earlier_answer():
     assert count_step("How many entries are in #1?", [""]) is None
 
 
+def test_an_intersection_step_lists_what_both_answers_share_without_a_call():
+    pool, small, large, dec = _setup("1. Which cities are in Velmark?\n2. Which cities lie on the Ambrel?\n"
+                                     "3. Which city appears in both #1 and #2?")
+    small.rules["Which cities are in"] = ("Tarnholm, Kessel and Quellin", 0.95)
+    small.rules["Which cities lie on"] = ("Ostby, Quellin", 0.95)
+    small.rules["Which city appears"] = ("Kessel", 0.95)  # what a model guessed
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator((0.8, 0.5))).answer("Q?", CONTEXT)
+    s3 = t.steps[2]
+    assert (t.answer, s3.calls, s3.model, s3.note) == ("Quellin", [], "intersect",
+                                                        "the item(s) #1 and #2 both list; no call")
+    # lists that share nothing: a model is asked, as before (one of them may be incomplete)
+    small.rules["Which cities lie on"] = ("Ostby", 0.95)
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator((0.8, 0.5))).answer("Q?", CONTEXT)
+    assert t.answer == "Kessel" and t.steps[2].calls
+
+
+def test_intersect_step_matches_the_generators_wording_only():
+    from subroute.program import intersect_step
+
+    lists = ["Ash Bank, Elm Press", "Elm Press and the Oak Mill", "Oak Mill"]
+    assert intersect_step("Which organization appears in both #1 and #2?", lists) == (1, 2, ["Elm Press"])
+    assert intersect_step("Who appears in both #2 and #3?", lists) == (2, 3, ["the Oak Mill"])  # scored up to articles
+    assert intersect_step("Which city appears in both #1 and #3?", lists) is None  # nothing shared
+    assert intersect_step("Which city appears in both #1 and #4?", lists) is None  # no such answer
+    assert intersect_step("Which city is larger, #1 or #2?", lists) is None
+
+
 class _Lister(ScriptedModel):
     """Answers with the whole list, cut (finish_reason "length") at max_tokens words."""
 

@@ -20,7 +20,7 @@ from subroute.allocate import Allocator, cheapest_per_tier, echoes, is_short_ans
 from subroute.decompose import REF, Subtask
 from subroute.models.base import Completion, Message, Usage
 from subroute.pool import Pool, PoolModel
-from subroute.program import ProgramError, count_step, is_program_step, orient, program_messages, run_program
+from subroute.program import ProgramError, exact_step, is_program_step, orient, program_messages, run_program
 from subroute.prompts import answer_messages
 from subroute.retrieve import Retriever, approx_tokens
 from subroute.scoring import normalize, score_step, split_items
@@ -28,7 +28,6 @@ from subroute.scoring import normalize, score_step, split_items
 
 ECHO_NOTE = "the answer only repeats the question"
 RELIST_NOTE = "a list cut off by the token limit; asked again with {} tokens"
-COUNTED = "count"  # a step's model when it was counted, not asked (`program.count_step`)
 
 
 @dataclass
@@ -215,11 +214,11 @@ class Executor:
         asked (decomposers repeat a lookup, e.g. after a comparison) reuses that answer: no
         call, and the record says so."""
         query = substitute(step.text, answers)
-        counted = count_step(step.text, answers)
-        if counted is not None:  # "How many entries are in #2?": counted here, no call
-            k, n = counted
-            return StepRecord(step.index, step.text, query, step.depends_on, step.type, COUNTED, "", str(n), None,
-                              0, 0, [], f"counted the {n} item(s) of #{k}'s answer; no call", step.gold_answer)
+        exact = exact_step(step.text, answers)
+        if exact is not None:  # "How many entries are in #2?", "Which city appears in both #1 and #3?": no call
+            kind, answer, note = exact
+            return StepRecord(step.index, step.text, query, step.depends_on, step.type, kind, "", answer, None,
+                              0, 0, [], note, step.gold_answer)
         key = query_key(query)
         same = next((r for r in earlier if r.answer and query_key(r.query) == key), None)
         if same is not None:

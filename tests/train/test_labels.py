@@ -135,7 +135,7 @@ def test_labels_on_a_decomposers_steps_are_rebuilt_in_its_wording(tmp_path):
 def test_a_counting_step_is_counted_not_asked_and_left_out_of_allocation(tmp_path):
     # the router and the oracle count "How many entries are in #1?" (program.count_step); labels
     # do the same, so allocator training never rewards or blames a model on a step routing never asks
-    from subroute.execute import COUNTED
+    from subroute.program import COUNTED
     from subroute.train.allocator import questions_from_labels
 
     ex = Example("c0", "How many companies did Mirela Voss found?", "2", context=CTX,
@@ -145,7 +145,7 @@ def test_a_counting_step_is_counted_not_asked_and_left_out_of_allocation(tmp_pat
     s = ScriptedModel("s", {"Which companies": ("Voss Glassworks, Orvane Foods", 0.95), "How many": ("1", 0.99)})
     pool = make_pool({"s": ("small", 0.1, s), "l": ("large", 10.0, ScriptedModel("l", {}))})
     jobs = gold_step_jobs(ex)
-    assert [j.counted for j in jobs] == [None, 2]
+    assert [j.exact for j in jobs] == [None, (COUNTED, "2")]
     labs = build_labels(pool, [ex], tmp_path / "labels.jsonl", progress=False)
     assert [lab.label for lab in labs] == ["s", COUNTED] and labs[1].tries == []
     assert len(s.prompts) == 1 and "Which companies" in s.prompts[0][-1]["content"]  # no model was asked to count
@@ -155,4 +155,4 @@ def test_a_counting_step_is_counted_not_asked_and_left_out_of_allocation(tmp_pat
     # a gold count the list does not give (a generator slip) is asked as before
     bad = Example("c1", ex.question, "3", context=CTX, meta={"seed": 5},
                   decomposition=[ex.decomposition[0], GoldStep("How many entries are in #1?", "3", depends_on=(1,))])
-    assert [j.counted for j in gold_step_jobs(bad)] == [None, None]
+    assert [j.exact for j in gold_step_jobs(bad)] == [None, None]

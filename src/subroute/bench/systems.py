@@ -32,7 +32,7 @@ from subroute.errors import SubrouteError
 from subroute.execute import DEFAULT_STEP_BUDGET, CallRecord, is_synthesis, solves_step, step_prompt, substitute
 from subroute.models.base import Completion
 from subroute.pool import Pool
-from subroute.program import count_step
+from subroute.program import exact_step
 from subroute.prompts import answer_messages
 from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner, Trace, shipped_router_dir
 from subroute.retrieve import BM25Retriever
@@ -145,9 +145,9 @@ class OracleSystem:
         hops: list[bool] = []
         ladder = sorted(self.pool.models, key=lambda m: (m.price_in + m.price_out, m.tier_rank))
         for i, g in enumerate(ex.decomposition):
-            counted = count_step(g.question, gold)
-            if counted is not None and solves_step(str(counted[1]), ex.decomposition, i):
-                hops.append(True)  # counted, as the router counts: right, and no call
+            exact = exact_step(g.question, gold)
+            if exact is not None and solves_step(exact[1], ex.decomposition, i):
+                hops.append(True)  # computed, as the router computes it: right, and no call
                 continue
             prompt = step_prompt(substitute(g.question, gold), synthesis=is_synthesis(g.type, g.depends_on),
                                  retriever=retriever, budget=self.step_budget, programs=self.programs)

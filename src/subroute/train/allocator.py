@@ -32,7 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from subroute.errors import SubrouteError, missing_extra
-from subroute.execute import COUNTED
+from subroute.program import EXACT
 from subroute.pool import Pool
 from subroute.train.features import EMBEDDER, MODEL_DIM, STEP_DIM, StepInfo, model_features, step_features
 from subroute.train.labels import StepLabel, Try
@@ -113,7 +113,7 @@ def questions_from_labels(labels: list[StepLabel]) -> list[Question]:
         steps = sorted(by_ex[ex_id], key=lambda l: l.step)
         if [s.step for s in steps] != list(range(steps[0].n_steps)):
             continue  # incomplete question (interrupted labelling): not usable for outcome rewards
-        steps = [s for s in steps if s.label != COUNTED]  # counted, not routed: nothing to allocate
+        steps = [s for s in steps if s.label not in EXACT]  # computed, not routed: nothing to allocate
         if not steps:
             continue
         groups.append((ex_id, steps))

@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from subroute.bench.records import Example, GoldStep
 from subroute.errors import SubrouteError
-from subroute.execute import (COUNTED, DEFAULT_STEP_BUDGET, StepPrompt, is_synthesis, solves_step, step_prompt, step_type,
+from subroute.execute import (DEFAULT_STEP_BUDGET, StepPrompt, is_synthesis, solves_step, step_prompt, step_type,
                                substitute)
 from subroute.models.base import Completion
 from subroute.pool import Pool, PoolModel
-from subroute.program import count_step
+from subroute.program import exact_step
 from subroute.retrieve import BM25Retriever
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class GoldStepJob:
     index: int  # 0-based
     step: GoldStep
     prompt: StepPrompt  # the step's query, passages and how it is asked
-    counted: int | None = None  # the step's answer when the router counts it (`program.count_step`), not asks
+    exact: tuple[str, str] | None = None  # (kind, answer) when the router computes the step (`program.exact_step`)
 
     @property
     def query(self) -> str:
@@ -84,8 +84,8 @@ def gold_step_jobs(ex: Example, *, step_budget: int = DEFAULT_STEP_BUDGET) -> li
     for i, g in enumerate(ex.decomposition):
         q = substitute(g.question, gold)
         p = step_prompt(q, synthesis=is_synthesis(g.type, tuple(g.depends_on)), retriever=retriever, budget=step_budget)
-        c = count_step(g.question, gold)  # counted as the router and the oracle count it: only when that solves it
-        jobs.append(GoldStepJob(ex, i, g, p, c[1] if c and solves_step(str(c[1]), ex.decomposition, i) else None))
+        e = exact_step(g.question, gold)  # computed as the router and the oracle compute it: only when that solves it
+        jobs.append(GoldStepJob(ex, i, g, p, e[:2] if e and solves_step(e[1], ex.decomposition, i) else None))
     return jobs
 
 
@@ -218,20 +218,22 @@ def grouped_search(pool: Pool, job: GoldStepJob, *, thresholds: tuple[float, ...
                      job.step.answer, probe.confidence, list(tried.values()), label, ex.meta.get("seed"))
 
 
-def counted_label(job: GoldStepJob) -> StepLabel:
-    """The label of a step the router counts ("How many entries are in #2?"): no model is
-    asked, so there are no tries, and `label` is `execute.COUNTED`. Allocator training leaves
-    such steps out of a question's allocations (the count is right whenever the list it
-    counts is, and that list's own step carries the outcome)."""
+def exact_label(job: GoldStepJob) -> StepLabel:
+    """The label of a step the router computes ("How many entries are in #2?", "Which city
+    appears in both #1 and #3?"): no model is asked, so there are no tries, and `label` is
+    the kind (`program.COUNTED`, `program.INTERSECTED`). Allocator training leaves such steps
+    out of a question's allocations (the result is right whenever the lists it reads are,
+    and their own steps carry the outcome)."""
+    assert job.exact is not None, "exact_label is for computed steps"
     ex = job.example
     return StepLabel(ex.id, job.index, len(ex.decomposition or []), job.query,
-                     step_type(job.step.type, tuple(job.step.depends_on)), job.step.answer, None, [], COUNTED,
+                     step_type(job.step.type, tuple(job.step.depends_on)), job.step.answer, None, [], job.exact[0],
                      ex.meta.get("seed"))
 
 
 def label_example(pool: Pool, ex: Example, *, skip: set[tuple[str, int]] = frozenset(),  # type: ignore[assignment]
                   decomposer: str | None = None, **kw) -> list[StepLabel]:
-    labs = [grouped_search(pool, j, **kw) if j.counted is None else counted_label(j)
+    labs = [grouped_search(pool, j, **kw) if j.exact is None else exact_label(j)
             for j in gold_step_jobs(ex) if (ex.id, j.index) not in skip]
     for lab in labs:
         lab.decomposer = decomposer
