@@ -109,9 +109,9 @@ def intersect_step(subtask: str, answers: list[str]) -> tuple[int, int, list[str
     """(k1, k2, items) when `subtask` asks which item appears in both earlier answers #k1 and
     #k2 and the two lists share items (in #k1's order); None otherwise, and when they share
     none (then a model is asked, as before: one of the lists may be incomplete). On 48
-    questions each of worlds 300, 301, 900 and 901 the models picked a wrong name on 2 of the
-    15 such steps whose lists shared one ("Webreithwick" for the one city of Piaketh on the
-    river of Peshemous)."""
+    questions each of worlds 300, 301, 900 and 901 the router met 15 such steps; on 2 of the
+    4 whose lists shared a name the models picked another ("Webreithwick" for the one city
+    of Piaketh on the river of Peshemous)."""
     m = _BOTH_STEP.match(subtask)
     if not m:
         return None
