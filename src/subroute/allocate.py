@@ -59,7 +59,7 @@ def is_short_answer(text: str, max_words: int = MAX_ANSWER_WORDS) -> bool:
     fine as long as each item is short), and not one item over and over ("Vialalorton,
     Vialalorton, Vialalorton, ...": Qwen-0.5B loops so on a list it cannot find, at
     confidence 0.5 and 0.59 on two of 96 questions of worlds 300 and 301)."""
-    items = [x.lower() for x in split_items(text.strip())]
+    items = [x.lower() for x in split_items(text)]
     looping = max(Counter(items).values(), default=0) >= 3
     return bool(items) and not looping and all(len(item.split()) <= max_words for item in items)
 

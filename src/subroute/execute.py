@@ -177,6 +177,14 @@ def solves_step(text: str, steps, i: int) -> bool:
     return bool(score_step(text, steps[i]).correct) and (is_short_answer(text) or not is_cited(steps, i))
 
 
+def exact_gold_step(steps, i: int) -> tuple[str, str] | None:
+    """(kind, answer) when gold step i (0-based) is computed from the earlier gold answers
+    (`program.exact_step`, as the router computes it) and that solves it; None when a model
+    must answer it. Labels and the benchmark's oracle both skip the models on such steps."""
+    e = exact_step(steps[i].question, [g.answer for g in steps])
+    return (e[0], e[1]) if e is not None and solves_step(e[1], steps, i) else None
+
+
 def query_key(query: str) -> str:
     """A step's question up to case, punctuation and articles (normalised as answers are
     scored): two steps of one question with the same key ask the same thing ("... of the

@@ -29,10 +29,10 @@ from subroute.allocate import Allocator, CascadeAllocator, ConfidenceAllocator, 
 from subroute.bench.records import Call, Example, Result
 from subroute.decompose import GoldDecomposer, PromptedDecomposer, SingleStepDecomposer
 from subroute.errors import SubrouteError
-from subroute.execute import DEFAULT_STEP_BUDGET, CallRecord, is_synthesis, solves_step, step_prompt, substitute
+from subroute.execute import (DEFAULT_STEP_BUDGET, CallRecord, exact_gold_step, is_synthesis, solves_step, step_prompt,
+                              substitute)
 from subroute.models.base import Completion
 from subroute.pool import Pool
-from subroute.program import exact_step
 from subroute.prompts import answer_messages
 from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner, Trace, shipped_router_dir
 from subroute.retrieve import BM25Retriever
@@ -145,8 +145,7 @@ class OracleSystem:
         hops: list[bool] = []
         ladder = sorted(self.pool.models, key=lambda m: (m.price_in + m.price_out, m.tier_rank))
         for i, g in enumerate(ex.decomposition):
-            exact = exact_step(g.question, gold)
-            if exact is not None and solves_step(exact[1], ex.decomposition, i):
+            if exact_gold_step(ex.decomposition, i) is not None:
                 hops.append(True)  # computed, as the router computes it: right, and no call
                 continue
             prompt = step_prompt(substitute(g.question, gold), synthesis=is_synthesis(g.type, g.depends_on),

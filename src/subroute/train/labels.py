@@ -33,11 +33,10 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from subroute.bench.records import Example, GoldStep
 from subroute.errors import SubrouteError
-from subroute.execute import (DEFAULT_STEP_BUDGET, StepPrompt, is_synthesis, solves_step, step_prompt, step_type,
-                               substitute)
+from subroute.execute import (DEFAULT_STEP_BUDGET, StepPrompt, exact_gold_step, is_synthesis, solves_step, step_prompt,
+                               step_type, substitute)
 from subroute.models.base import Completion
 from subroute.pool import Pool, PoolModel
-from subroute.program import exact_step
 from subroute.retrieve import BM25Retriever
 
 if TYPE_CHECKING:
@@ -84,8 +83,7 @@ def gold_step_jobs(ex: Example, *, step_budget: int = DEFAULT_STEP_BUDGET) -> li
     for i, g in enumerate(ex.decomposition):
         q = substitute(g.question, gold)
         p = step_prompt(q, synthesis=is_synthesis(g.type, tuple(g.depends_on)), retriever=retriever, budget=step_budget)
-        e = exact_step(g.question, gold)  # computed as the router and the oracle compute it: only when that solves it
-        jobs.append(GoldStepJob(ex, i, g, p, e[:2] if e and solves_step(e[1], ex.decomposition, i) else None))
+        jobs.append(GoldStepJob(ex, i, g, p, exact_gold_step(ex.decomposition, i)))
     return jobs
 
 
