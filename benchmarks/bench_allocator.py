@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from subroute.bench.report import _pyplot
-from subroute.train.allocator import allocator_dir
+from subroute.bench.report import pyplot
+from subroute.learned import allocator_dir
 
 
 def load(folder: str) -> dict:
@@ -59,7 +59,7 @@ def main() -> None:
     print(f"{'allocation':<40} {'accuracy':>8} {'cost vs largest':>16}")
     for _, name, acc, cost in rows:
         print(f"{name:<40} {acc:>8.3f} {cost:>16.2f}")
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.8))
     rule = [r for r in rows if r[1].startswith("confidence@")]
     ax.plot([r[3] for r in rule], [r[2] for r in rule], "s-", color="grey", label="confidence rule")

@@ -27,7 +27,7 @@ from pathlib import Path
 from subroute import Pool
 from subroute.bench.datasets import parse_example
 from subroute.bench.metrics import summarize
-from subroute.bench.report import _pyplot, format_table, usd, write_report
+from subroute.bench.report import format_table, pyplot, usd, write_report
 from subroute.bench.runner import run_systems
 from subroute.bench.systems import DirectSystem, OracleSystem, ReasonerSystem, router, trained_router
 from subroute.cache import CallCache
@@ -95,7 +95,7 @@ def main() -> None:
 
 def plot(table: list[dict], names: list[str], path: Path, *, title: str) -> None:
     """Accuracy and cost (as a fraction of the largest model's) against context size."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, (acc, cost) = plt.subplots(1, 2, figsize=(10, 4))
     for n in names:
         rs = sorted((r for r in table if r["name"] == n), key=lambda r: r["context_tokens"])

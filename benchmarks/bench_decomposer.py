@@ -20,11 +20,11 @@ from pathlib import Path
 from subroute import Pool
 from subroute.bench.datasets import parse_example
 from subroute.cache import CallCache
-from subroute.cli.gen import parse_hops
 from subroute.decompose import PromptedDecomposer
+from subroute.learned import TrainedDecomposer
 from subroute.scoring import token_f1
-from subroute.train.decomposer import TrainedDecomposer
 from subroute.worlds import QuestionConfig, WorldConfig, build_world, generate_questions
+from subroute.worlds.questions import parse_hops
 
 
 def main() -> None:

@@ -55,3 +55,26 @@ def make_pool(models: dict[str, tuple[str, float, ScriptedModel]], tag: str | No
     for n, (_, _, fake) in models.items():
         pool_module._BACKENDS[pool[n]._key()] = fake
     return pool
+
+
+# a three-step chain for tests of the pipeline and the executor
+VOSS_CONTEXT = """Voss Glassworks was founded by Mirela Voss in 1958.
+
+Mirela Voss was born in Tarnholm.
+
+Tarnholm lies in the country of Velmark.
+
+Orvane Foods sells bread in Kessel."""
+
+
+def voss_chain(decomp_text="1. Who founded Voss Glassworks?\n2. Where was #1 born?\n3. In which country is #2?"):
+    """A three-step chain over VOSS_CONTEXT: small answers the first two steps surely and the
+    third unsurely, d decomposes, l answers the rest. Returns (pool, small, large, dec)."""
+    small = ScriptedModel("s", {"Who founded": ("Mirela Voss", 0.95), "Where was Mirela Voss born": ("Tarnholm", 0.95),
+                                "In which country is Tarnholm": ("Velmark", 0.2)})
+    large = ScriptedModel("l", {"Break the question": (decomp_text, 1.0)}, default=("Velmark", 0.99))
+    large.rules = {}
+    large.default = ("Velmark", 0.99)
+    dec = ScriptedModel("d", {}, default=(decomp_text, 1.0))
+    pool = make_pool({"s": ("small", 0.1, small), "d": ("medium", 1.0, dec), "l": ("large", 10.0, large)})
+    return pool, small, large, dec

@@ -1,7 +1,13 @@
 import pytest
 
-from subroute.decompose import (RESAMPLE_TEMPERATURE, PromptedDecomposer, align_names, decompose_messages, draw_steps,
-                                parse_steps)
+from subroute.decompose import (
+    RESAMPLE_TEMPERATURE,
+    PromptedDecomposer,
+    align_names,
+    decompose_messages,
+    draw_steps,
+    parse_steps,
+)
 from subroute.models.base import Completion, Usage
 from tests.fakes import ScriptedModel, make_pool
 

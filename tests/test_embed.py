@@ -42,8 +42,8 @@ def test_long_text_is_cut_not_an_error():
 def test_routing_imports_no_torch():
     """A learned allocator routes with llama.cpp and numpy only: torch never loads."""
     code = ("import sys; from subroute import embed, reasoner, allocate, cli; import subroute.bench.systems; "
-            "from subroute.train import allocator, decomposer, features; "
-            "features.step_features([features.StepInfo('a step', 0.5, 0, 2, False)]); "
+            "from subroute import learned; from subroute.train import allocator, decomposer; "
+            "learned.step_features([learned.StepInfo('a step', 0.5, 0, 2, False)]); "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 

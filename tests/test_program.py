@@ -159,3 +159,24 @@ def test_real_models_compute_program_steps(default_pool, model, query, answer):
     p = step_prompt(query, synthesis=True, retriever=None, budget=100)
     c = p.ask(default_pool[model])
     assert p.program and c.text == answer and c.extra["program"]
+
+
+def test_count_step_matches_only_counting_over_one_earlier_answer():
+    from subroute.program import count_step
+
+    assert count_step("How many entries are in #2?", ["x", "Ash Bank, Elm Press and Oak Mill."]) == (2, 3)
+    assert count_step("how many items in #1", ["Ash Bank"]) == (1, 1)
+    assert count_step("How many entries are in #3?", ["x", "y"]) is None  # no such answer
+    assert count_step("How many people live in #1?", ["Tarnholm"]) is None
+    assert count_step("How many entries are in #1?", [""]) is None
+
+
+def test_intersect_step_matches_the_generators_wording_only():
+    from subroute.program import intersect_step
+
+    lists = ["Ash Bank, Elm Press", "Elm Press and the Oak Mill", "Oak Mill"]
+    assert intersect_step("Which organization appears in both #1 and #2?", lists) == (1, 2, ["Elm Press"])
+    assert intersect_step("Who appears in both #2 and #3?", lists) == (2, 3, ["the Oak Mill"])  # scored up to articles
+    assert intersect_step("Which city appears in both #1 and #3?", lists) is None  # nothing shared
+    assert intersect_step("Which city appears in both #1 and #4?", lists) is None  # no such answer
+    assert intersect_step("Which city is larger, #1 or #2?", lists) is None

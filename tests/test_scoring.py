@@ -1,6 +1,6 @@
 import pytest
 
-from subroute.bench.records import Example, GoldStep
+from subroute.records import Example, GoldStep
 from subroute.scoring import hop_match, normalize, parse_set, score_answer, score_example, score_set, token_f1
 
 

@@ -18,9 +18,9 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Callable, Protocol
 
-from subroute.bench.records import Example
 from subroute.models.base import Completion, Message
 from subroute.pool import Pool
+from subroute.records import Example
 
 REF = re.compile(r"#(\d+)")
 _LINE = re.compile(r"^\s*(?:[-*]\s*)?(?:step|q|sub-?question)?\s*#?(\d{1,2})\s*[.):\]]\s*(.+?)\s*$", re.I)
@@ -213,3 +213,12 @@ class SingleStepDecomposer:
 
     def decompose(self, question: str, example: Example | None = None) -> Decomposition:
         return single_step(question)
+
+
+def is_synthesis(step_type: str | None, depends_on: tuple[int, ...]) -> bool:
+    return step_type == "synthesis" or len(depends_on) >= 2
+
+
+def step_type(declared: str | None, depends_on: tuple[int, ...]) -> str:
+    """A step's type as labels record it: the declared one, else synthesis or recall."""
+    return declared or ("synthesis" if is_synthesis(None, depends_on) else "recall")

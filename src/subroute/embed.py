@@ -138,9 +138,9 @@ def prepare() -> Path:
 def _model():
     global _llm
     if _llm is None:
-        from subroute.models.llamacpp import _import_llama
+        from subroute.models.llamacpp import import_llama
 
-        llama_cpp = _import_llama()
+        llama_cpp = import_llama()
         path = prepare()
         try:
             # one thread: a step's embedding is ~7 ms on it, and more threads only spin against

@@ -13,75 +13,19 @@ never silently becomes the answer.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
-from subroute.allocate import Allocator, cheapest_per_tier, echoes, is_short_answer
-from subroute.decompose import REF, Subtask
+from subroute.allocate import Allocator
+from subroute.answers import echoes, is_short_answer
+from subroute.decompose import REF, Subtask, is_synthesis
 from subroute.models.base import Completion, Message, Usage
-from subroute.pool import Pool, PoolModel
+from subroute.pool import Pool, PoolModel, cheapest_per_tier
 from subroute.program import ProgramError, exact_step, is_program_step, orient, program_messages, run_program
 from subroute.prompts import answer_messages
 from subroute.retrieve import Retriever, approx_tokens
-from subroute.scoring import normalize, score_step, split_items
-
-
-ECHO_NOTE = "the answer only repeats the question"
-RELIST_NOTE = "a list cut off by the token limit; asked again with {} tokens"
-
-
-@dataclass
-class CallRecord:
-    model: str
-    tier: str
-    role: str  # decompose | probe | step | integrate
-    input_tokens: int
-    output_tokens: int
-    cost: float
-    latency_s: float
-    confidence: float | None
-    text: str
-    cached: bool = False
-    program: str | None = None  # a program step's expression (text is its value)
-    note: str | None = None  # why a program was not used, or that the answer repeats the question
-
-    @classmethod
-    def of(cls, role: str, c: Completion, pool: Pool) -> "CallRecord":
-        notes = (c.extra.get("program_error"), ECHO_NOTE if c.extra.get("echo") else None,
-                 RELIST_NOTE.format(LIST_MAX_TOKENS) if c.extra.get("relisted") else None)
-        note = "; ".join(n for n in notes if n) or None
-        return cls(c.model, pool[c.model].tier, role, c.usage.input_tokens, c.usage.output_tokens,
-                   c.cost, c.latency_s, c.confidence(), c.text, c.cached, c.extra.get("program"), note)
-
-
-@dataclass
-class StepRecord:
-    index: int
-    subtask: str  # as decomposed, with #k
-    query: str  # with earlier answers substituted
-    depends_on: tuple[int, ...]
-    type: str | None
-    model: str
-    tier: str
-    answer: str
-    confidence: float | None
-    passages: int
-    context_tokens: int
-    calls: list[CallRecord] = field(default_factory=list)
-    note: str | None = None
-    gold_answer: str | None = None
-
-    @property
-    def cost(self) -> float:
-        return sum(c.cost for c in self.calls)
-
-    def to_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
-        d = asdict(self)
-        d["cost"] = self.cost
-        return d
-
+from subroute.scoring import normalize, split_items
+from subroute.trace import CallRecord, StepRecord
 
 PROGRAM_MAX_TOKENS = 96  # a {name: number} mapping of three long fictional names fits
 LIST_MAX_TOKENS = 192  # a list answer cut at the step's limit is asked again with this one
@@ -128,7 +72,7 @@ class StepPrompt:
         if not self.program:
             c = model.generate(self.messages, max_tokens=max_tokens)
             if cut_list(c) and max_tokens < LIST_MAX_TOKENS:
-                c = _both(c, model.generate(self.messages, max_tokens=LIST_MAX_TOKENS), {"relisted": True})
+                c = _both(c, model.generate(self.messages, max_tokens=LIST_MAX_TOKENS), {"relisted": LIST_MAX_TOKENS})
             if self.lookup and echoes(c.text, self.query):  # step_confidence reads this as 0
                 c = replace(c, extra={**c.extra, "echo": True})
             return c
@@ -153,36 +97,6 @@ def step_prompt(query: str, *, synthesis: bool, retriever: Retriever | None, bud
         msgs = answer_messages(query, "\n\n".join(passages) or None)
     return StepPrompt(query, msgs, passages, programs and is_program_step(query, synthesis=synthesis),
                       lookup=not synthesis)
-
-
-def is_synthesis(step_type: str | None, depends_on: tuple[int, ...]) -> bool:
-    return step_type == "synthesis" or len(depends_on) >= 2
-
-
-def step_type(declared: str | None, depends_on: tuple[int, ...]) -> str:
-    """A step's type as labels record it: the declared one, else synthesis or recall."""
-    return declared or ("synthesis" if is_synthesis(None, depends_on) else "recall")
-
-
-def is_cited(steps, i: int) -> bool:
-    """Whether a later step uses step i's answer (0-based) as #k."""
-    return any(i + 1 in tuple(s.depends_on) for s in steps[i + 1:])
-
-
-def solves_step(text: str, steps, i: int) -> bool:
-    """Whether `text` solves gold step i (0-based) of a chain: right, and, when a later step
-    cites it as #k, short enough to substitute there (a sentence around the right name
-    breaks the next step); the last answer is scored like any final answer. Labels and the
-    benchmark's oracle both judge steps by this."""
-    return bool(score_step(text, steps[i]).correct) and (is_short_answer(text) or not is_cited(steps, i))
-
-
-def exact_gold_step(steps, i: int) -> tuple[str, str] | None:
-    """(kind, answer) when gold step i (0-based) is computed from the earlier gold answers
-    (`program.exact_step`, as the router computes it) and that solves it; None when a model
-    must answer it. Labels and the benchmark's oracle both skip the models on such steps."""
-    e = exact_step(steps[i].question, [g.answer for g in steps])
-    return (e[0], e[1]) if e is not None and solves_step(e[1], steps, i) else None
 
 
 def query_key(query: str) -> str:

@@ -358,3 +358,18 @@ class Pool:
     @property
     def tiers(self) -> list[str]:
         return [t for t in self.settings.tiers if any(m.tier == t for m in self._models.values())]
+
+
+def cheapest_per_tier(pool: Pool) -> list[PoolModel]:
+    """One model per tier, the cheapest of each, from the smallest tier up."""
+    out: dict[str, PoolModel] = {}
+    for m in pool.models:
+        out.setdefault(m.tier, m)
+    return list(out.values())
+
+
+def routing_ladder(pool: Pool) -> list[PoolModel]:
+    """The rungs a confidence rule or cascade climbs: the pool's probe model, then the
+    cheapest model of each dearer tier."""
+    probe = pool.probe_model
+    return [probe] + [m for m in cheapest_per_tier(pool) if m.tier_rank > probe.tier_rank]

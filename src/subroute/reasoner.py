@@ -10,64 +10,23 @@ charged like every other).
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from subroute.allocate import Allocator, ConfidenceAllocator
-from subroute.bench.records import Example
 from subroute.decompose import Decomposer, PromptedDecomposer
 from subroute.errors import SubrouteError
-from subroute.execute import DEFAULT_STEP_BUDGET, CallRecord, Executor, StepRecord
+from subroute.execute import DEFAULT_STEP_BUDGET, Executor
 from subroute.pool import Pool
 from subroute.prompts import check_question
+from subroute.records import Example
 from subroute.retrieve import BM25Retriever
+from subroute.trace import CallRecord, Trace
 
-TRACE_VERSION = 1
 # The prompted router's default: steps whose small-model confidence (alpha=0.1 quantile of
 # token probabilities) is at least this stay small; at least half of it go to the medium tier.
 DEFAULT_THRESHOLD = 0.5
-
-
-@dataclass
-class Trace:
-    id: str
-    question: str
-    answer: str
-    router: str
-    steps: list[StepRecord] = field(default_factory=list)
-    overhead: list[CallRecord] = field(default_factory=list)  # decomposition, integration
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
-    wall_s: float = 0.0
-    version: int = TRACE_VERSION
-
-    @property
-    def calls(self) -> list[CallRecord]:
-        return [*self.overhead[:1], *(c for s in self.steps for c in s.calls), *self.overhead[1:]]
-
-    @property
-    def cost(self) -> float:
-        return sum(c.cost for c in self.calls)
-
-    @property
-    def tokens(self) -> int:
-        return sum(c.input_tokens + c.output_tokens for c in self.calls)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["steps"] = [s.to_dict() for s in self.steps]
-        d.update(cost=self.cost, tokens=self.tokens)
-        return d
-
-
-def write_traces(path: str | Path, traces: list[Trace]) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        for t in traces:
-            f.write(json.dumps(t.to_dict()) + "\n")
 
 
 def shipped_router_dir() -> Path | None:
@@ -118,11 +77,11 @@ class Reasoner:
         if folder is not None:
             try:
                 if (folder / "decomposer").is_dir():
-                    from subroute.train.decomposer import TrainedDecomposer
+                    from subroute.learned import TrainedDecomposer
 
                     dec = TrainedDecomposer(pool, folder / "decomposer")
                 if (folder / "allocator").is_dir() and threshold is None:
-                    from subroute.allocate import LearnedAllocator
+                    from subroute.learned import LearnedAllocator
 
                     alloc = LearnedAllocator(str(folder / "allocator"), pool)
             except SubrouteError as e:
@@ -131,7 +90,7 @@ class Reasoner:
                 notes.append(f"shipped trained router not used ({e}); prompted router instead")
                 dec, alloc = None, None
         t = DEFAULT_THRESHOLD if threshold is None else threshold
-        r = cls(pool, dec or PromptedDecomposer(pool), alloc or ConfidenceAllocator((t, t / 2)), name="router")
+        r = cls(pool, dec or PromptedDecomposer(pool), alloc or ConfidenceAllocator.at(t), name="router")
         r.notes = notes
         return r
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from subroute.bench.datasets import DEFAULT_RG_TASKS, load_jsonl, reasoning_gym_examples
-from subroute.bench.records import GoldStep
 from subroute.errors import SubrouteError
+from subroute.records import GoldStep
 
 FULL = {
     "id": "w1-q7", "question": "Which river flows through the city where Voss Glassworks is based?",

@@ -12,13 +12,15 @@ from __future__ import annotations
 import pytest
 
 from subroute.bench.metrics import apgr, best_single, pareto_front, summarize
-from subroute.bench.records import Call, Example, Result
+from subroute.bench.records import Result
+from subroute.records import Example
+from subroute.trace import CallRecord
 
 IDS = ["e1", "e2", "e3", "e4"]
 
 
-def _call(tier: str, cost: float, role: str = "answer", tin: int = 100, tout: int = 10, lat: float = 0.1) -> Call:
-    return Call(f"m-{tier}", tier, role, tin, tout, cost, lat)  # type: ignore[arg-type]
+def _call(tier: str, cost: float, role: str = "answer", tin: int = 100, tout: int = 10, lat: float = 0.1) -> CallRecord:
+    return CallRecord(f"m-{tier}", tier, role, tin, tout, cost, lat)  # type: ignore[arg-type]
 
 
 def _direct(model: str, tier: str, cost: float, correct: set[str], failed: str = "") -> list[Result]:

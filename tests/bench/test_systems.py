@@ -1,5 +1,5 @@
-from subroute.bench.records import Example, GoldStep
 from subroute.bench.systems import OracleSystem
+from subroute.records import Example, GoldStep
 from tests.fakes import ScriptedModel, make_pool
 
 CONTEXT = "Mirela Voss founded Voss Glassworks and Orvane Foods.\n\nOrvane Foods sells bread in Kessel."

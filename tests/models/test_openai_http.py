@@ -4,28 +4,20 @@ answer garbage) to check timeouts, retries and error messages."""
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from subroute import BackendError, Pool, SubrouteError
+from subroute import BackendError, Pool
 from subroute.prompts import answer_messages
 from tests.conftest import CONTEXT
+from tests.servers import free_port, llama_cpp_server
 
 pytestmark = pytest.mark.slow
 KEY = "sk-test-SECRET-4f9d2a"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _pool(tmp_path: Path, url: str, *, key_env: str | None = "SR_TEST_KEY", timeout: float = 30, retries: int = 1) -> Pool:
@@ -50,30 +42,8 @@ max_retries = {retries}
 
 @pytest.fixture(scope="module")
 def llama_server(default_pool):
-    port = _free_port()
-    path = default_pool["smollm2-135m"].model_path()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--model_alias", "smol",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--logits_all", "True",
-         "--api_key", KEY, "--n_threads", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail("llama_cpp.server exited at start")
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("llama_cpp.server did not start within 90 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    with llama_cpp_server(default_pool["smollm2-135m"].model_path(), api_key=KEY, threads=2) as (url, _):
+        yield url
 
 
 def test_served_model_answers_with_usage_cost_and_logprobs(llama_server, tmp_path, monkeypatch):
@@ -111,7 +81,7 @@ def test_cli_ask_json_through_served_model_never_prints_key(llama_server, tmp_pa
 
 def test_unreachable_endpoint_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("SR_TEST_KEY", KEY)
-    url = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     with pytest.raises(BackendError, match=r"model 'served-smol': cannot reach http://127\.0\.0\.1:\d+/v1; is the server running"):
         _pool(tmp_path, url, retries=0)["served-smol"].generate("hi")
 

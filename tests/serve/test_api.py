@@ -24,7 +24,8 @@ from subroute.serve import create_app
 from subroute.serve.chat import question_and_context
 from subroute.serve.schemas import ChatMessage
 from tests.fakes import ScriptedModel, make_pool
-from tests.serve.conftest import client, free_port
+from tests.serve.conftest import client
+from tests.servers import free_port
 
 DECOMP = "1. Who founded Voss Glassworks?\n2. Where was #1 born?"
 

@@ -5,9 +5,6 @@ requests one at a time, and a served backend (llama-cpp-python's own OpenAI serv
 from __future__ import annotations
 
 import gc
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,7 +18,8 @@ from subroute.prompts import answer_messages
 from subroute.reasoner import Reasoner
 from subroute.serve import create_app
 from tests.conftest import CONTEXT
-from tests.serve.conftest import client, free_port
+from tests.serve.conftest import client
+from tests.servers import llama_cpp_server
 
 pytestmark = pytest.mark.slow
 QUESTION = "Where was the founder of Voss Glassworks born?"
@@ -100,27 +98,8 @@ def test_32_concurrent_requests_match_sequential_ones_without_reloading(serve, d
 
 @pytest.fixture(scope="module")
 def served_smol(default_pool):
-    port = free_port()
-    path = default_pool["smollm2-135m"].model_path()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--model_alias", "smol",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--logits_all", "True", "--n_threads", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 90
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                pytest.fail("llama_cpp.server did not start")
-            time.sleep(0.3)
-    yield f"http://127.0.0.1:{port}/v1", proc
-    if proc.poll() is None:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with llama_cpp_server(default_pool["smollm2-135m"].model_path()) as served:
+        yield served
 
 
 def test_served_backend_through_the_server_then_down(serve, served_smol, tmp_path):

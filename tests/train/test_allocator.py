@@ -5,10 +5,19 @@ with a cost penalty must not lose accuracy; artifacts must refuse another pool."
 import numpy as np
 import pytest
 
-from subroute.allocate import LearnedAllocator
 from subroute.decompose import Subtask
-from subroute.train.allocator import (Outcomes, TrainConfig, evaluate, evaluate_rules, load_allocator,
-                                      questions_from_labels, save_allocator, train_grpo, train_sft)
+from subroute.learned import LearnedAllocator
+from subroute.train.allocator import (
+    Outcomes,
+    TrainConfig,
+    evaluate,
+    evaluate_rules,
+    load_allocator,
+    questions_from_labels,
+    save_allocator,
+    train_grpo,
+    train_sft,
+)
 from subroute.train.labels import StepLabel, Try
 from tests.fakes import ScriptedModel, make_pool
 
@@ -63,13 +72,13 @@ def test_sft_learns_cheapest_correct_and_grpo_keeps_it(tmp_path):
     # routing runs the saved policy in numpy: the same logits as the torch module
     import torch
 
-    from subroute.train.allocator import _model_feats, load_policy
+    from subroute.learned import load_policy, pool_model_features
 
     policy, _ = load_policy(art, pool)
     feats = np.concatenate([q.feats for q in qs])
     with torch.no_grad():
-        want = net2(torch.tensor(feats), torch.tensor(_model_feats(pool))).numpy()
-    assert np.allclose(policy(feats, _model_feats(pool)), want, atol=1e-5)
+        want = net2(torch.tensor(feats), torch.tensor(pool_model_features(pool))).numpy()
+    assert np.allclose(policy(feats, pool_model_features(pool)), want, atol=1e-5)
 
     # in the pipeline: the lookup stays on the small model, the arithmetic goes large
     alloc = LearnedAllocator(str(art), pool)
@@ -106,10 +115,10 @@ def test_grpo_cost_term_alone_is_a_small_push():
     qs = questions_from_labels(labs)
     cfg = TrainConfig(sft_epochs=1, grpo_iters=20, batch_questions=6, cost_lambda=0.1, grpo_lr=1e-2)
     net = train_sft(qs, pool, TrainConfig(sft_epochs=1))  # near uniform: the samples of a group differ
-    from subroute.train.allocator import _model_feats
+    from subroute.learned import pool_model_features
 
     feats = torch.tensor(qs[0].feats)
-    m = torch.tensor(_model_feats(pool))
+    m = torch.tensor(pool_model_features(pool))
     before = torch.softmax(net(feats, m), -1).detach()
     train_grpo(net, qs, pool, Outcomes(pool), cfg)
     after = torch.softmax(net(feats, m), -1).detach()
@@ -133,7 +142,8 @@ def test_training_loads_one_openmp_runtime():
 def test_a_pick_below_the_probe_keeps_the_probes_answer(tmp_path):
     """The probe model has answered already, so a policy that names a smaller model gets the
     probe's answer (no extra call); evaluation and the GRPO reward score it the same way."""
-    from subroute.train.allocator import probed_outcome, realised
+    from subroute.learned import realised
+    from subroute.train.allocator import probed_outcome
 
     fakes = {n: ScriptedModel(n, {}, default=(f"answer-{n}", 0.9)) for n in ("s", "m", "l")}
     pool = make_pool({"s": ("small", 0.1, fakes["s"]), "m": ("medium", 1.0, fakes["m"]), "l": ("large", 10.0, fakes["l"])},

@@ -12,10 +12,10 @@ def test_tiny_sft_exports_an_adapter_llama_cpp_runs(tmp_path, default_pool):
     import torch
     from peft import PeftModel
 
-    from subroute.train.decomposer import (DecomposerConfig, TrainedDecomposer, load_base, prompt_messages,
-                                           train_sft)
-    from subroute.worlds import QuestionConfig, build_world, generate_questions, WorldConfig
     from subroute.bench.datasets import parse_example
+    from subroute.learned import TrainedDecomposer, prompt_messages
+    from subroute.train.decomposer import DecomposerConfig, load_base, train_sft
+    from subroute.worlds import QuestionConfig, WorldConfig, build_world, generate_questions
 
     world = build_world(WorldConfig(seed=3, n_people=200))
     qs = generate_questions(world, QuestionConfig(n=6, min_hops=2, max_hops=2))
@@ -69,7 +69,7 @@ def test_tiny_sft_exports_an_adapter_llama_cpp_runs(tmp_path, default_pool):
 
 def test_artifact_for_another_pool_is_refused(tmp_path):
     from subroute import Pool, SubrouteError
-    from subroute.train.decomposer import TrainedDecomposer
+    from subroute.learned import TrainedDecomposer
 
     (tmp_path / "manifest.json").write_text('{"kind": "decomposer", "version": 1, "base": {"name": "tiny", "identity": "x"}}')
     with pytest.raises(SubrouteError, match="trained on model 'tiny' of another pool"):
@@ -78,8 +78,8 @@ def test_artifact_for_another_pool_is_refused(tmp_path):
 
 def test_continuing_needs_a_folder_with_peft(tmp_path, default_pool):
     from subroute import SubrouteError
+    from subroute.records import Example, GoldStep
     from subroute.train.decomposer import DecomposerConfig, train_sft
-    from subroute.bench.records import Example, GoldStep
 
     ex = Example("0", "Where was the painter of X born?", "Tarnholm",
                  decomposition=[GoldStep("Who painted X?", "Ann"), GoldStep("Where was #1 born?", "Tarnholm")])

@@ -2,7 +2,7 @@
 allocator and scored on the final answer (scripted models; routing logic only)."""
 
 from subroute.allocate import FixedAllocator
-from subroute.bench.records import Example
+from subroute.records import Example
 from subroute.train.decomposer import OutcomeReward
 from tests.fakes import ScriptedModel, make_pool
 

@@ -2,10 +2,17 @@ import json
 
 import pytest
 
-from subroute.bench.records import Example, GoldStep
 from subroute.decompose import Decomposition, Subtask, single_step
-from subroute.train.labels import (build_labels, gold_step_jobs, grouped_search, label_job, read_labels,
-                                   reword_examples, reworded)
+from subroute.records import Example, GoldStep
+from subroute.train.labels import (
+    build_labels,
+    gold_step_jobs,
+    grouped_search,
+    label_job,
+    read_labels,
+    reword_examples,
+    reworded,
+)
 from tests.fakes import ScriptedModel, make_pool
 
 CTX = "Mirela Voss founded Voss Glassworks.\n\nVoss Glassworks is based in Quellin.\n\nOrvane Foods sells bread."

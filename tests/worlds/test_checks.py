@@ -4,8 +4,13 @@ from dataclasses import replace
 
 import pytest
 
-from subroute.worlds.checks import (check_answer_not_in_question, check_no_shortcut, check_resolution,
-                                    check_structure, check_supported)
+from subroute.worlds.checks import (
+    check_answer_not_in_question,
+    check_no_shortcut,
+    check_resolution,
+    check_structure,
+    check_supported,
+)
 from subroute.worlds.kinds import Draft
 from subroute.worlds.questions import finalize
 from subroute.worlds.resolver import ResolveError, resolve

@@ -3,8 +3,16 @@ import json
 import pytest
 
 from subroute.errors import ConfigError
-from subroute.worlds import (SplitSpec, make_probes, read_jsonl, read_world, split_questions,
-                             to_hf_dataset, write_jsonl, write_world)
+from subroute.worlds import (
+    SplitSpec,
+    make_probes,
+    read_jsonl,
+    read_world,
+    split_questions,
+    to_hf_dataset,
+    write_jsonl,
+    write_world,
+)
 from subroute.worlds.probes import BLANK
 from subroute.worlds.splits import label
 

@@ -5,8 +5,17 @@ import pytest
 
 from subroute.errors import ConfigError
 from subroute.scoring import score_answer, score_example
-from subroute.worlds import (KINDS, Corpus, QuestionConfig, WorldConfig, build_world, check_question,
-                             generate_questions, infer_shape, resolve)
+from subroute.worlds import (
+    KINDS,
+    Corpus,
+    QuestionConfig,
+    WorldConfig,
+    build_world,
+    check_question,
+    generate_questions,
+    infer_shape,
+    resolve,
+)
 
 
 def test_every_kind_and_shape_is_generated(questions):

@@ -29,8 +29,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from subroute.bench.records import Example, GoldStep
 from subroute.errors import SubrouteError, missing_extra
+from subroute.records import Example, GoldStep
 
 KNOWN_KEYS = {"id", "question", "answer", "aliases", "answer_set", "context", "decomposition"}
 STEP_TYPES = ("recall", "synthesis")

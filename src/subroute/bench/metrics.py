@@ -38,7 +38,8 @@ import math
 from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
-from subroute.bench.records import Example, Result
+from subroute.bench.records import Result
+from subroute.records import Example
 
 # Report order of the families this project's runner produces; any other family follows.
 FAMILY_ORDER = ("direct", "cot", "random", "whole", "cascade", "router", "router-cascade", "router-default",

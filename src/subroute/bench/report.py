@@ -183,7 +183,7 @@ def _tier_tables(rows: list[dict[str, Any]], images: bool) -> list[str]:
     return md + [""]
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -195,7 +195,7 @@ def _pyplot():
 def plot_pareto(rows: list[dict[str, Any]], path: str | Path, *, title: str = "") -> Path:
     """Accuracy against total cost: each swept family as a curve, single systems as points,
     direct models labelled, the oracle as a star, the Pareto front as a grey staircase."""
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.ticker import FuncFormatter, LogLocator
 
     fig, ax = plt.subplots(figsize=(11, 6.5), dpi=110)
@@ -259,7 +259,7 @@ def plot_pareto(rows: list[dict[str, Any]], path: str | Path, *, title: str = ""
 def plot_tiers(rows: list[dict[str, Any]], path: str | Path, *, title: str = "") -> Path:
     """Per system, the share of its cost spent in each tier (stacked, cheapest tier first),
     with the total cost at the end of the bar."""
-    plt = _pyplot()
+    plt = pyplot()
     tiers = tier_order(rows)
     names = [r["name"] for r in rows]
     fig, ax = plt.subplots(figsize=(10, 1.2 + 0.32 * len(rows)), dpi=110)

@@ -14,10 +14,11 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from subroute.bench.records import Example, Result
+from subroute.bench.records import Result
 from subroute.bench.systems import System
 from subroute.errors import SubrouteError
-from subroute.reasoner import Trace, write_traces
+from subroute.records import Example
+from subroute.trace import Trace, write_traces
 
 
 def _run_one(system: System, ex: Example) -> tuple[Result, Trace | None]:

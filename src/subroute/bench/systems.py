@@ -26,17 +26,19 @@ from pathlib import Path
 from typing import Protocol
 
 from subroute.allocate import Allocator, CascadeAllocator, ConfidenceAllocator, RandomAllocator
-from subroute.bench.records import Call, Example, Result
-from subroute.decompose import GoldDecomposer, PromptedDecomposer, SingleStepDecomposer
+from subroute.bench.records import Result
+from subroute.decompose import GoldDecomposer, PromptedDecomposer, SingleStepDecomposer, is_synthesis
 from subroute.errors import SubrouteError
-from subroute.execute import (DEFAULT_STEP_BUDGET, CallRecord, exact_gold_step, is_synthesis, solves_step, step_prompt,
-                              substitute)
+from subroute.execute import DEFAULT_STEP_BUDGET, step_prompt, substitute
+from subroute.gold import exact_gold_step, solves_step
 from subroute.models.base import Completion
 from subroute.pool import Pool
 from subroute.prompts import answer_messages
-from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner, Trace, shipped_router_dir
+from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner, shipped_router_dir
+from subroute.records import Example
 from subroute.retrieve import BM25Retriever
 from subroute.scoring import hop_match, score_example
+from subroute.trace import CallRecord, Trace
 
 COT_SYSTEM = (
     "Answer the question using the context. Think step by step in a few short sentences, "
@@ -52,17 +54,7 @@ class System(Protocol):
     def run(self, ex: Example) -> tuple[Result, Trace | None]: ...
 
 
-def _call(role: str, c: Completion, pool: Pool) -> Call:
-    return Call(c.model, pool[c.model].tier, role, c.usage.input_tokens, c.usage.output_tokens,  # type: ignore[arg-type]
-                c.cost, c.latency_s, c.cached)
-
-
-def _from_records(calls: list[CallRecord]) -> list[Call]:
-    return [Call(c.model, c.tier, c.role, c.input_tokens, c.output_tokens, c.cost, c.latency_s, c.cached)  # type: ignore[arg-type]
-            for c in calls]
-
-
-def _result(system: "System", ex: Example, prediction: str, calls: list[Call], *, error: str | None = None,
+def _result(system: "System", ex: Example, prediction: str, calls: list[CallRecord], *, error: str | None = None,
             hops: list[bool] | None = None, trace_id: str | None = None) -> Result:
     s = score_example(prediction, ex)
     return Result(system.name, system.family, ex.id, prediction, bool(s.correct) and error is None, s.f1,
@@ -107,7 +99,7 @@ class DirectSystem:
         except SubrouteError as e:
             return _result(self, ex, "", [], error=str(e)), None
         err = None if pred else f"model '{self.model}' returned nothing"
-        return _result(self, ex, pred, [_call("answer", c, self.pool)], error=err), None
+        return _result(self, ex, pred, [CallRecord.of("answer", c, self.pool)], error=err), None
 
 
 @dataclass
@@ -124,7 +116,7 @@ class ReasonerSystem:
             # per-hop match is defined when the steps line up with the gold hops one to one
             hops = hop_match([s.answer for s in t.steps], ex.decomposition)
         err = t.error or (None if t.answer else "no answer")
-        return _result(self, ex, t.answer, _from_records(t.calls), error=err, hops=hops, trace_id=t.id), t
+        return _result(self, ex, t.answer, list(t.calls), error=err, hops=hops, trace_id=t.id), t
 
 
 @dataclass
@@ -141,7 +133,7 @@ class OracleSystem:
             raise SubrouteError("the oracle needs gold decompositions")
         retriever = BM25Retriever(ex.context) if ex.context else None
         gold = [g.answer for g in ex.decomposition]
-        calls: list[Call] = []
+        calls: list[CallRecord] = []
         hops: list[bool] = []
         ladder = sorted(self.pool.models, key=lambda m: (m.price_in + m.price_out, m.tier_rank))
         for i, g in enumerate(ex.decomposition):
@@ -164,7 +156,7 @@ class OracleSystem:
             hops.append(winner is not None)
             chosen = winner or last
             if chosen is not None:
-                calls.append(_call("step", chosen, self.pool))
+                calls.append(CallRecord.of("step", chosen, self.pool))
         ok = all(hops)
         pred = ex.answer if ok else ""
         return Result(self.name, self.family, ex.id, pred, ok, 1.0 if ok else 0.0, calls, None, hops,
@@ -172,7 +164,7 @@ class OracleSystem:
 
 
 def router(pool: Pool, threshold: float, *, decomposer, name: str | None = None, family: str = "router") -> ReasonerSystem:
-    alloc: Allocator = ConfidenceAllocator((threshold, threshold / 2))
+    alloc: Allocator = ConfidenceAllocator.at(threshold)
     r = Reasoner(pool, decomposer, alloc, name=name or f"router@{threshold:g}")
     return ReasonerSystem(r, r.name, family, threshold)
 
@@ -215,7 +207,7 @@ def standard_systems(pool: Pool, examples: list[Example], *, thresholds: tuple[f
     if extended:
         systems.append(ReasonerSystem(Reasoner(pool, dec, RandomAllocator(seed), name="random"), "random", "random"))
     for t in thresholds:
-        systems.append(ReasonerSystem(Reasoner(pool, single, ConfidenceAllocator((t, t / 2)), name=f"whole@{t:g}",
+        systems.append(ReasonerSystem(Reasoner(pool, single, ConfidenceAllocator.at(t), name=f"whole@{t:g}",
                                                step_budget=100_000), f"whole@{t:g}", "whole", t))
         systems.append(ReasonerSystem(Reasoner(pool, single, CascadeAllocator(t), name=f"cascade@{t:g}",
                                                step_budget=100_000), f"cascade@{t:g}", "cascade", t))

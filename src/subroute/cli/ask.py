@@ -9,9 +9,9 @@ import click
 
 from subroute.cli.common import load_pool, pool_option
 from subroute.errors import SubrouteError
-from subroute.execute import ECHO_NOTE
 from subroute.prompts import answer_messages, check_question
-from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner, Trace
+from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner
+from subroute.trace import ECHO_NOTE, Trace
 
 
 def read_context(path: str | None) -> str | None:

@@ -18,20 +18,23 @@ from pathlib import Path
 import click
 
 from subroute.errors import ConfigError
-from subroute.worlds import (FORMAT_VERSION, KINDS, SHAPES, STYLES, Corpus, QuestionConfig,
-                             SplitSpec, WorldConfig, build_world, generate_questions, make_probes,
-                             write_jsonl, write_world)
+from subroute.worlds import (
+    FORMAT_VERSION,
+    KINDS,
+    SHAPES,
+    STYLES,
+    Corpus,
+    QuestionConfig,
+    SplitSpec,
+    WorldConfig,
+    build_world,
+    generate_questions,
+    make_probes,
+    write_jsonl,
+    write_world,
+)
+from subroute.worlds.questions import parse_hops
 from subroute.worlds.splits import label
-
-
-def parse_hops(text: str) -> tuple[int, int]:
-    """'2-4' -> (2, 4), '3' -> (3, 3); a one-line error otherwise."""
-    lo, _, hi = text.partition("-")
-    try:
-        a, b = int(lo), int(hi or lo)
-    except ValueError:
-        raise ConfigError(f"--hops {text!r} is not a range; write e.g. --hops 2-4 or --hops 3") from None
-    return a, b
 
 
 def _weights(text: str | None, names: tuple[str, ...], flag: str) -> dict[str, float] | None:

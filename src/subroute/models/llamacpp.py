@@ -27,7 +27,7 @@ from subroute.errors import BackendError, SubrouteError, missing_extra
 from subroute.models.base import Completion, GenerateParams, Message, TokenLogprob, Usage
 
 
-def _import_llama():
+def import_llama():
     try:
         import llama_cpp
     except ImportError:
@@ -40,7 +40,7 @@ class LlamaCppModel:
 
     def __init__(self, name: str, path: os.PathLike | str, *, n_ctx: int | None = None,
                  n_threads: int | None = None, seed: int = 0, lora_path: str | None = None) -> None:
-        llama_cpp = _import_llama()
+        llama_cpp = import_llama()
         self.name = name
         self.path = str(path)
         self._lock = threading.Lock()

@@ -41,14 +41,25 @@ except ImportError:  # pragma: no cover
 from pydantic import ValidationError
 
 from subroute.pool import Pool
-from subroute.reasoner import DEFAULT_THRESHOLD, Trace
+from subroute.reasoner import DEFAULT_THRESHOLD
 from subroute.serve.auth import OPEN_PATHS, authorized, token_from_env
 from subroute.serve.chat import EmptyQuestion
 from subroute.serve.limits import Admission, BodyTooLarge, Overloaded, read_body
 from subroute.serve.metrics import CONTENT_TYPE, Metrics
-from subroute.serve.schemas import (ChatCompletion, ChatCompletionChunk, ChatRequest, Choice, ChunkChoice, Delta,
-                                    ResponseMessage, SubrouteInfo, UsageOut, error_body)
+from subroute.serve.schemas import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatRequest,
+    Choice,
+    ChunkChoice,
+    Delta,
+    ResponseMessage,
+    SubrouteInfo,
+    UsageOut,
+    error_body,
+)
 from subroute.serve.targets import Answer, Targets, UnknownModel
+from subroute.trace import Trace
 
 log = logging.getLogger("subroute.serve")
 _UNSET: Any = object()

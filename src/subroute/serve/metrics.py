@@ -9,10 +9,9 @@ a routed question charges several pool models.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from subroute.reasoner import Trace
+from subroute.trace import Trace
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 

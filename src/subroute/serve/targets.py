@@ -18,13 +18,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-from subroute.allocate import CascadeAllocator, ConfidenceAllocator
+from subroute.allocate import CascadeAllocator
 from subroute.errors import ConfigError
-from subroute.execute import CallRecord, StepRecord
 from subroute.pool import Pool, PoolModel
-from subroute.reasoner import Reasoner, Trace
+from subroute.reasoner import Reasoner
 from subroute.serve.chat import as_messages, question_and_context
 from subroute.serve.schemas import ChatRequest
+from subroute.trace import CallRecord, StepRecord, Trace
 
 ROUTER = "subroute"
 CASCADE_THRESHOLD = 0.7

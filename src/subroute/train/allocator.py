@@ -1,6 +1,6 @@
 """The learned allocator: SFT on grouped-search labels, then GRPO on the outcome reward.
 
-Policy: a small network scores each (subtask, model) pair from `features.py`; a softmax
+Policy: a small network scores each (subtask, model) pair from `subroute.learned`'s features; a softmax
 over the pool's models is the allocation distribution.
 
 SFT: cross-entropy towards the label, the cheapest model that answered the step correctly
@@ -27,17 +27,26 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
+from subroute.embed import EMBEDDER
 from subroute.errors import SubrouteError, missing_extra
-from subroute.program import EXACT
+from subroute.learned import (
+    ALLOCATOR_VERSION,
+    MODEL_DIM,
+    STEP_DIM,
+    StepInfo,
+    pool_model_features,
+    pool_signature,
+    read_manifest,
+    realised,
+    step_features,
+)
 from subroute.pool import Pool
-from subroute.train.features import EMBEDDER, MODEL_DIM, STEP_DIM, StepInfo, model_features, step_features
+from subroute.program import EXACT
 from subroute.train.labels import StepLabel, Try
-
-ARTIFACT_VERSION = 1
 
 
 def _torch():
@@ -46,14 +55,6 @@ def _torch():
     except ImportError:
         raise missing_extra("torch", "train") from None
     return torch
-
-
-def pool_signature(pool: Pool) -> list[dict[str, Any]]:
-    import hashlib
-
-    return [{"name": m.name, "tier": m.tier, "price_in": m.price_in, "price_out": m.price_out,
-             "identity": hashlib.sha256(json.dumps(m.identity(), sort_keys=True, default=str).encode()).hexdigest()[:16]}
-            for m in pool.models]
 
 
 def make_net(hidden: int = 64, dropout: float = 0.0):
@@ -86,20 +87,27 @@ class Question:
 
 @dataclass
 class TrainConfig:
+    """The allocator's training knobs, and the one source of their defaults: `subroute train
+    allocator` and `train all` derive their options from these fields (default, help, and the
+    range in "min"/"max"), and the artifact's manifest records them."""
+
     hidden: int = field(default=64, metadata={"help": "hidden width of the scorer"})
-    sft_epochs: int = field(default=300, metadata={"help": "full-batch SFT epochs"})
+    sft_epochs: int = field(default=300, metadata={"help": "full-batch SFT epochs", "min": 1})
     sft_lr: float = field(default=3e-3, metadata={"help": "SFT learning rate"})
-    dropout: float = field(default=0.0, metadata={"help": "dropout on the step features"})
-    weight_decay: float = field(default=1e-4, metadata={"help": "SFT weight decay"})
-    grpo_iters: int = field(default=60, metadata={"help": "GRPO iterations (each a batch of questions)"})
+    dropout: float = field(default=0.0, metadata={"help": "dropout on the step features", "min": 0, "max": 0.9})
+    weight_decay: float = field(default=1e-4, metadata={"help": "SFT weight decay", "min": 0})
+    grpo_iters: int = field(default=60, metadata={"help": "GRPO iterations (each a batch of questions)", "min": 0})
     grpo_lr: float = field(default=1e-3, metadata={"help": "GRPO learning rate"})
     group_size: int = field(default=8, metadata={"help": "G: allocations sampled per question"})
     batch_questions: int = field(default=16, metadata={"help": "questions per GRPO iteration"})
     epochs: int = field(default=2, metadata={"help": "PPO passes over each sampled batch"})
     clip: float = field(default=0.2, metadata={"help": "PPO ratio clipping"})
     beta: float = field(default=0.02, metadata={"help": "KL penalty towards the SFT policy"})
-    cost_lambda: float = field(default=0.0, metadata={"help": "reward = correct - lambda * cost/cost_of_largest"})
-    seed: int = field(default=0, metadata={"help": "seed for init and sampling"})
+    cost_lambda: float = field(default=0.3, metadata={"help": "reward = correct - lambda * cost/cost_of_largest"})
+    heldout: float = field(default=0.25, metadata={
+        "help": "share of worlds held out for evaluation (of questions, when the labels come from one world)",
+        "min": 0, "max": 0.9})
+    seed: int = field(default=0, metadata={"help": "seed for init, sampling and the held-out split"})
 
 
 def questions_from_labels(labels: list[StepLabel]) -> list[Question]:
@@ -153,14 +161,6 @@ def _targets(qs: list[Question], names: list[str]) -> np.ndarray:
     return np.array([names.index(lab.label) if lab.label in names else len(names) - 1 for q in qs for lab in q.labels])
 
 
-def realised(pool: Pool, pick: str) -> str:
-    """The model whose answer the learned allocator keeps when its policy names `pick`: it
-    has asked the probe model already (for the confidence feature), so a pick below the
-    probe's tier takes the probe's answer, paid for and from the stronger model."""
-    probe = pool.probe_model
-    return probe.name if pool[pick].tier_rank < probe.tier_rank else pick
-
-
 def probed_outcome(q: Question, i: int, pick: str, pool: Pool, outcomes: Outcomes) -> tuple[bool, float]:
     """(right, cost) of step i as the learned allocator runs it: the probe's call, then the
     realised pick's when that is another model. Evaluation and the GRPO reward both use it,
@@ -209,7 +209,7 @@ def evaluate(net, qs: list[Question], pool: Pool, outcomes: Outcomes) -> dict[st
     cheapest-correct (oracle) and all-largest allocations."""
     torch = _torch()
     names = pool.names
-    m = torch.tensor(_model_feats(pool))
+    m = torch.tensor(pool_model_features(pool))
     net.eval()
     with torch.no_grad():  # the learned allocator probes before it picks
         ok, cost = _run_plan(qs, pool, outcomes, lambda q: [names[j] for j in net(torch.tensor(q.feats), m).argmax(-1).tolist()],
@@ -226,7 +226,8 @@ def evaluate_rules(qs: list[Question], pool: Pool, outcomes: Outcomes,
     """The same measures for the allocations a learned policy must beat: each model on
     every step, the confidence rule at each threshold (on the probe's recorded confidence,
     climbing `routing_ladder`, paying the probe), and `oracle_plan`."""
-    from subroute.allocate import ConfidenceAllocator, routing_ladder
+    from subroute.allocate import ConfidenceAllocator
+    from subroute.pool import routing_ladder
 
     names = pool.names
     ladder = [m.name for m in routing_ladder(pool)]
@@ -237,7 +238,7 @@ def evaluate_rules(qs: list[Question], pool: Pool, outcomes: Outcomes,
     plans: dict[str, tuple[Callable[[Question], list[str]], bool]] = {
         f"all:{n}": (per_step(lambda q, i, n=n: n), False) for n in names}
     for t in thresholds:
-        rule = ConfidenceAllocator((t, t / 2), alpha)
+        rule = ConfidenceAllocator.at(t, alpha)
         plans[f"confidence@{t:g}"] = (per_step(lambda q, i, rule=rule: ladder[rule.tier_index(
             q.labels[i].probe_confidence, len(ladder))]), True)
 
@@ -282,18 +283,13 @@ def complete_outcomes(qs: list[Question], pool: Pool, outcomes: Outcomes, *, pro
     return len(todo)
 
 
-def _model_feats(pool: Pool) -> np.ndarray:
-    ms = pool.models
-    return model_features([m.tier_rank for m in ms], [m.price_in + m.price_out for m in ms])
-
-
 def train_sft(qs: list[Question], pool: Pool, cfg: TrainConfig, log: Callable[[dict], None] | None = None):
     torch = _torch()
     torch.manual_seed(cfg.seed)
     net = make_net(cfg.hidden, cfg.dropout)
     net.train()
     s = torch.tensor(np.concatenate([q.feats for q in qs]))
-    m = torch.tensor(_model_feats(pool))
+    m = torch.tensor(pool_model_features(pool))
     y = torch.tensor(_targets(qs, pool.names))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.sft_lr, weight_decay=cfg.weight_decay)
     for ep in range(cfg.sft_epochs):
@@ -314,7 +310,7 @@ def train_grpo(net, qs: list[Question], pool: Pool, outcomes: Outcomes, cfg: Tra
     torch = _torch()
     names = pool.names
     ref = copy.deepcopy(net).eval()
-    m = torch.tensor(_model_feats(pool))
+    m = torch.tensor(pool_model_features(pool))
     gen = torch.Generator().manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.grpo_lr)
@@ -375,37 +371,11 @@ def save_allocator(path: str | Path, net, pool: Pool, cfg: TrainConfig, *, metri
     p = Path(path)
     p.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(p / "policy.safetensors"))
-    manifest = {"kind": "allocator", "version": ARTIFACT_VERSION, "embedder": EMBEDDER, "pool": pool_signature(pool),
+    manifest = {"kind": "allocator", "version": ALLOCATOR_VERSION, "embedder": EMBEDDER, "pool": pool_signature(pool),
                 "pool_source": pool.source, "config": asdict(cfg), "metrics": metrics, "data": data,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "torch": torch.__version__}
     (p / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return p
-
-
-class Policy:
-    """A saved policy's forward pass in numpy, as `make_net` computes it in eval mode: what
-    routing runs, so a process that routes needs no torch."""
-
-    def __init__(self, weights: dict[str, np.ndarray]) -> None:
-        w = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
-        self.step = (w["step.weight"].T, w["step.bias"])
-        self.model = (w["model.weight"].T, w["model.bias"])
-        self.hidden = (w["out.1.weight"].T, w["out.1.bias"])
-        self.out = (w["out.3.weight"].T, w["out.3.bias"])
-
-    def __call__(self, s: np.ndarray, m: np.ndarray) -> np.ndarray:
-        """Step features [n, STEP_DIM], model features [K, MODEL_DIM] -> logits [n, K]."""
-        x = (s @ self.step[0] + self.step[1])[:, None, :] + (m @ self.model[0] + self.model[1])[None, :, :]
-        x = np.maximum(np.maximum(x, 0.0) @ self.hidden[0] + self.hidden[1], 0.0)
-        return (x @ self.out[0] + self.out[1])[..., 0]
-
-
-def load_policy(path: str | Path, pool: Pool) -> tuple[Policy, dict]:
-    """The trained policy for `pool` in numpy (routing); refuses one trained for another pool."""
-    from safetensors.numpy import load_file
-
-    manifest = read_manifest(path, pool)
-    return Policy(load_file(str(Path(path) / "policy.safetensors"))), manifest
 
 
 def load_allocator(path: str | Path, pool: Pool):
@@ -419,29 +389,3 @@ def load_allocator(path: str | Path, pool: Pool):
     return net, manifest
 
 
-def allocator_dir(path: str | Path) -> Path:
-    """An allocator folder, given it or a router folder that holds one in allocator/."""
-    p = Path(path)
-    return p / "allocator" if (p / "allocator").is_dir() else p
-
-
-def read_manifest(path: str | Path, pool: Pool) -> dict:
-    """An allocator artifact's manifest, checked against `pool`."""
-    p = Path(path)
-    try:
-        manifest = json.loads((p / "manifest.json").read_text())
-    except (OSError, ValueError):
-        raise SubrouteError(f"{p} is not an allocator artifact (no readable manifest.json); train one with: subroute train allocator") from None
-    if manifest.get("kind") != "allocator" or manifest.get("version") != ARTIFACT_VERSION:
-        raise SubrouteError(f"{p}: not a version-{ARTIFACT_VERSION} allocator artifact; retrain it with: subroute train allocator")
-    want = [(m["name"], m["identity"]) for m in manifest["pool"]]
-    have = [(m["name"], m["identity"]) for m in pool_signature(pool)]
-    if want != have:
-        raise SubrouteError(
-            f"the router at {p} was trained for the pool {manifest.get('pool_source')} "
-            f"({', '.join(n for n, _ in want)}), not for {pool.source} ({', '.join(n for n, _ in have)}); "
-            "retrain it for this pool with: subroute train allocator --pool FILE"
-        )
-    if not (p / "policy.safetensors").is_file():
-        raise SubrouteError(f"{p} has no policy.safetensors; train one with: subroute train allocator")
-    return manifest

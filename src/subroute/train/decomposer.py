@@ -27,21 +27,15 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from subroute.bench.records import Example
-from subroute.decompose import Decomposition, draw_steps, parse_steps
+from subroute.decompose import Decomposition, parse_steps
 from subroute.errors import SubrouteError, missing_extra
-from subroute.models.base import Completion, Message
+from subroute.learned import DECOMPOSER_VERSION, SYSTEM, prompt_messages
 from subroute.pool import Pool
+from subroute.records import Example
 from subroute.retrieve import approx_tokens
 from subroute.scoring import score_example
 
-ARTIFACT_VERSION = 1
-SYSTEM = "Split the question into numbered sub-questions; cite earlier answers as #1, #2."
 TARGET_MODULES = ["v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-
-
-def prompt_messages(question: str) -> list[Message]:
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question.strip()}]
 
 
 def target_text(ex: Example) -> str:
@@ -50,13 +44,17 @@ def target_text(ex: Example) -> str:
 
 @dataclass
 class DecomposerConfig:
+    """The decomposer's LoRA SFT knobs, and the one source of their defaults: `subroute train
+    decomposer` and `train all` derive their options from these fields (default, help, and
+    the range in "min"/"max")."""
+
     base: str = field(default="smollm2-135m", metadata={"help": "pool model to fine-tune (a llamacpp model)"})
-    rank: int = field(default=8, metadata={"help": "LoRA rank"})
+    rank: int = field(default=8, metadata={"help": "LoRA rank", "min": 1})
     alpha: float = field(default=16.0, metadata={"help": "LoRA alpha (scale = alpha / rank)"})
-    max_steps: int = field(default=200, metadata={"help": "optimizer steps"})
-    batch_size: int = field(default=8, metadata={"help": "sequences per step"})
+    max_steps: int = field(default=120, metadata={"help": "optimizer steps", "min": 1})
+    batch_size: int = field(default=8, metadata={"help": "sequences per step", "min": 1})
     lr: float = field(default=1e-3, metadata={"help": "learning rate"})
-    max_length: int = field(default=256, metadata={"help": "tokens per training sequence"})
+    max_length: int = field(default=192, metadata={"help": "tokens per training sequence", "min": 32})
     seed: int = field(default=0, metadata={"help": "seed"})
 
 
@@ -158,10 +156,10 @@ def train_sft(pool: Pool, examples: list[Example], out: str | Path, cfg: Decompo
     peft_model = trainer.model
     peft_model.save_pretrained(str(out / "peft"))
     export_gguf_lora(peft_model, base_path, out / "adapter.gguf", alpha=cfg.alpha)
-    from subroute.train.allocator import pool_signature
+    from subroute.learned import pool_signature
 
     sig = [m for m in pool_signature(pool) if m["name"] == cfg.base]
-    manifest = {"kind": "decomposer", "version": ARTIFACT_VERSION, "base": sig[0], "config": asdict(cfg),
+    manifest = {"kind": "decomposer", "version": DECOMPOSER_VERSION, "base": sig[0], "config": asdict(cfg),
                 "system": SYSTEM, "train_examples": len(rows), "train_seconds": seconds, "history": history,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     seeds = sorted({ex.meta["world_seed"] for ex in examples if ex.decomposition and ex.meta.get("world_seed") is not None})
@@ -218,15 +216,22 @@ def export_gguf_lora(peft_model, base_gguf: Path, out: Path, *, alpha: float) ->
 
 @dataclass
 class DecomposerGRPOConfig:
-    steps: int = field(default=20, metadata={"help": "GRPO optimizer steps"})
-    group_size: int = field(default=4, metadata={"help": "G: decompositions sampled per question"})
-    questions_per_step: int = field(default=2, metadata={"help": "questions per step"})
+    """The decomposer's GRPO knobs, and the one source of their defaults: `subroute train
+    grpo` and `train all` derive their options from these fields (default, help, and the
+    range in "min"/"max")."""
+
+    steps: int = field(default=20, metadata={"help": "GRPO optimizer steps", "min": 1})
+    group_size: int = field(default=4, metadata={"help": "G: decompositions sampled per question", "min": 2})
+    questions_per_step: int = field(default=2, metadata={"help": "questions per step", "min": 1})
     lr: float = field(default=1e-4, metadata={"help": "learning rate"})
-    temperature: float = field(default=1.0, metadata={"help": "sampling temperature of the G decompositions"})
-    max_completion_length: int = field(default=160, metadata={"help": "tokens per sampled decomposition"})
+    temperature: float = field(default=1.0, metadata={
+        "help": "sampling temperature of the G decompositions; an SFT'd decomposer is peaked, "
+                "and identical samples carry no signal", "min": 0.1, "max": 3.0})
+    max_completion_length: int = field(default=160, metadata={"help": "tokens per sampled decomposition", "min": 1})
     epsilon: float = field(default=0.2, metadata={"help": "PPO ratio clipping"})
     iterations: int = field(default=2, metadata={"help": "passes over each sampled batch (clipping acts from the 2nd)"})
-    cost_lambda: float = field(default=0.0, metadata={"help": "reward = correct - lambda * cost / cost of the largest model on the whole context"})
+    cost_lambda: float = field(default=0.0, metadata={
+        "help": "reward = correct - lambda * cost / cost of the largest model on the whole context"})
     seed: int = field(default=0, metadata={"help": "seed"})
 
 
@@ -347,56 +352,3 @@ def train_grpo(pool: Pool, examples: list[Example], sft_artifact: str | Path, ou
     return out
 
 
-class TrainedDecomposer:
-    """Decomposition by the fine-tuned small model, through llama.cpp with the adapter.
-    Charged at the base model's pool price."""
-
-    def __init__(self, pool: Pool, artifact: str | Path, *, max_steps: int = 8, max_tokens: int = 160,
-                 retries: int = 3) -> None:
-        from subroute.train.allocator import pool_signature
-
-        p = Path(artifact)
-        try:
-            self.manifest = json.loads((p / "manifest.json").read_text())
-        except (OSError, ValueError):
-            raise SubrouteError(f"{p} is not a decomposer artifact (no readable manifest.json); train one with: subroute train decomposer") from None
-        if self.manifest.get("kind") != "decomposer" or self.manifest.get("version") != ARTIFACT_VERSION:
-            raise SubrouteError(f"{p}: not a version-{ARTIFACT_VERSION} decomposer artifact; retrain it")
-        base = self.manifest["base"]
-        if base["name"] not in pool or [m for m in pool_signature(pool) if m["name"] == base["name"]] != [base]:
-            raise SubrouteError(f"the decomposer at {p} was trained on model '{base['name']}' of another pool; "
-                                f"retrain it for this pool with: subroute train decomposer --pool FILE")
-        self.base = pool[base["name"]]
-        # shared like the pool's own backends: a server builds routers per request
-        self.model = self.base.adapter_backend(p / "adapter.gguf")
-        self.max_steps = max_steps
-        self.max_tokens = max_tokens
-        self.retries = retries  # a draw of the small model costs about a thousandth of a question
-        self.name = f"trained:{p.name}"
-        from subroute.models.catalog import hash_file
-
-        self._identity = {**self.base.identity(), "adapter": hash_file(p / "adapter.gguf")}
-
-    def decompose(self, question: str, example: Example | None = None) -> Decomposition:
-        from subroute.models.base import GenerateParams
-
-        msgs = prompt_messages(question)
-        cache = self.base.cache  # the pool's call cache, when the caller turned it on
-
-        def generate(temperature: float, seed: int) -> Completion:
-            # seeded draws are cached too: local sampling with a fixed seed is reproducible, and a
-            # rerun of a benchmark then sees the same steps
-            params = GenerateParams(max_tokens=self.max_tokens, logprobs=False, temperature=temperature, seed=seed)
-            key = cache.key(self._identity, msgs, params) if cache is not None else None
-            c = cache.get(key) if cache is not None else None
-            if c is None:
-                t0 = time.perf_counter()
-                c = self.model.generate(msgs, params)
-                c.latency_s = time.perf_counter() - t0
-                if cache is not None:
-                    cache.put(key, c)
-            c.model = self.base.name
-            c.cost = self.base.cost(c.usage.input_tokens, c.usage.output_tokens)
-            return c
-
-        return draw_steps(question, generate, max_steps=self.max_steps, retries=self.retries)

@@ -31,12 +31,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from subroute.bench.records import Example, GoldStep
+from subroute.decompose import is_synthesis, step_type
 from subroute.errors import SubrouteError
-from subroute.execute import (DEFAULT_STEP_BUDGET, StepPrompt, exact_gold_step, is_synthesis, solves_step, step_prompt,
-                               step_type, substitute)
+from subroute.execute import DEFAULT_STEP_BUDGET, StepPrompt, step_prompt, substitute
+from subroute.gold import exact_gold_step, solves_step
 from subroute.models.base import Completion
 from subroute.pool import Pool, PoolModel
+from subroute.records import Example, GoldStep
 from subroute.retrieve import BM25Retriever
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ def attempt(job: GoldStepJob, model: PoolModel, max_tokens: int = 48, alpha: flo
     ("The answer is: Quellin.") scores as right, but substituted for #k it breaks the next
     step; counting it as solved taught an allocator to send every step to SmolLM2, which
     answers that way (world 900: 0 of 24 questions end to end)."""
-    from subroute.allocate import step_confidence
+    from subroute.answers import step_confidence
 
     c = job.prompt.ask(model, max_tokens)
     ok = solves_step(c.text, job.example.decomposition or [], job.index)

@@ -17,8 +17,14 @@ from subroute.worlds.documents import STYLES, Corpus, Document
 from subroute.worlds.io import read_jsonl, read_world, to_hf_dataset, write_jsonl, write_world
 from subroute.worlds.kinds import KINDS, MAX_HOPS, SHAPES
 from subroute.worlds.probes import Probe, make_probes
-from subroute.worlds.questions import (FORMAT_VERSION, Question, QuestionConfig, Step,
-                                       add_distractors, generate_questions)
+from subroute.worlds.questions import (
+                                       FORMAT_VERSION,
+                                       Question,
+                                       QuestionConfig,
+                                       Step,
+                                       add_distractors,
+                                       generate_questions,
+)
 from subroute.worlds.resolver import ResolveError, resolve
 from subroute.worlds.splits import SplitSpec, split_questions
 from subroute.worlds.world import Entity, Fact, World, WorldConfig

@@ -26,7 +26,7 @@ from subroute.worlds.templates import join_names
 from subroute.worlds.world import Atom, World
 
 if TYPE_CHECKING:
-    from subroute.worlds.questions import Question, Step
+    from subroute.worlds.questions import Question
 
 
 def render_values(world: World, values, is_set: bool) -> tuple[str, list[str] | None]:

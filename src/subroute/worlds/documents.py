@@ -24,8 +24,7 @@ from dataclasses import dataclass, field, replace
 from subroute.errors import ConfigError, SubrouteError
 from subroute.worlds.build import WORK_KINDS
 from subroute.worlds.schema import SYMMETRIC
-from subroute.worlds.templates import (FIRST, LIST_KEYS, PARTICIPLE, THIRD, article, cap,
-                                       join_names, variants)
+from subroute.worlds.templates import FIRST, LIST_KEYS, PARTICIPLE, THIRD, article, cap, join_names, variants
 from subroute.worlds.world import Fact, World
 
 STYLES = ("encyclopedia", "news", "blog", "forum", "company", "interview")

@@ -160,6 +160,16 @@ class QuestionConfig:
         return out
 
 
+def parse_hops(text: str) -> tuple[int, int]:
+    """'2-4' -> (2, 4), '3' -> (3, 3); a one-line error otherwise."""
+    lo, _, hi = text.partition("-")
+    try:
+        a, b = int(lo), int(hi or lo)
+    except ValueError:
+        raise ConfigError(f"--hops {text!r} is not a range; write e.g. --hops 2-4 or --hops 3") from None
+    return a, b
+
+
 def finalize(draft: Draft, world: World, qid: str) -> Question:
     """Resolve a draft's ops into answers, fact ids, dependencies and the final answer."""
     results = resolve(world, [s.op for s in draft.steps])
