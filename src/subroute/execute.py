@@ -170,5 +170,5 @@ class Executor:
         return StepRecord(
             step.index, step.text, query, step.depends_on, step.type, model.name, model.tier,
             completion.text.strip(), a.confidence, len(passages), sum(approx_tokens(p) for p in passages), calls, note,
-            step.gold_answer,
+            step.gold_answer, list(passages),
         )

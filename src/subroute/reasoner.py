@@ -15,9 +15,11 @@ import uuid
 from pathlib import Path
 
 from subroute.allocate import Allocator, ConfidenceAllocator
-from subroute.decompose import Decomposer, PromptedDecomposer
+from subroute.decompose import Decomposer, PromptedDecomposer, Subtask
 from subroute.errors import SubrouteError
 from subroute.execute import DEFAULT_STEP_BUDGET, Executor
+from subroute.gate import Gate
+from subroute.inline import split_inline
 from subroute.pool import Pool
 from subroute.prompts import check_question
 from subroute.records import Example
@@ -27,6 +29,8 @@ from subroute.trace import CallRecord, Trace
 # The prompted router's default: steps whose small-model confidence (alpha=0.1 quantile of
 # token probabilities) is at least this stay small; at least half of it go to the medium tier.
 DEFAULT_THRESHOLD = 0.5
+# the whole-question route reads the whole context, as the cascade baseline does
+WHOLE_BUDGET = 100_000
 
 
 def shipped_router_dir() -> Path | None:
@@ -40,10 +44,14 @@ def shipped_router_dir() -> Path | None:
 class Reasoner:
     def __init__(self, pool: Pool, decomposer: Decomposer, allocator: Allocator, *, name: str = "router",
                  step_budget: int = DEFAULT_STEP_BUDGET, integrate: str = "last", max_tokens: int = 48,
-                 programs: bool = True) -> None:
+                 programs: bool = True, gate: Gate | None = None) -> None:
         self.pool = pool
         self.decomposer = decomposer
         self.executor = Executor(pool, allocator, step_budget=step_budget, max_tokens=max_tokens, programs=programs)
+        # the gate's whole-question route: one step, the whole context, as `cascade@t` runs it
+        self.gate = gate
+        self.whole = Executor(pool, gate.whole, step_budget=WHOLE_BUDGET, max_tokens=max_tokens,
+                              programs=programs) if gate else None
         self.name = name
         self.notes: list[str] = []  # said once in every trace (e.g. which router was loaded)
         if integrate != "last" and not integrate.startswith("model:"):
@@ -90,7 +98,8 @@ class Reasoner:
                 notes.append(f"shipped trained router not used ({e}); prompted router instead")
                 dec, alloc = None, None
         t = DEFAULT_THRESHOLD if threshold is None else threshold
-        r = cls(pool, dec or PromptedDecomposer(pool), alloc or ConfidenceAllocator.at(t), name="router")
+        r = cls(pool, dec or PromptedDecomposer(pool), alloc or ConfidenceAllocator.at(t), name="router",
+                gate=Gate.at(t))
         r.notes = notes
         return r
 
@@ -98,31 +107,61 @@ class Reasoner:
                raise_errors: bool = False) -> Trace:
         """Answer `question`; a failed call is recorded in `Trace.error` (the steps before it
         kept), or re-raised with `raise_errors=True` for callers that map errors themselves
-        (the server turns a BackendError into 502/504 naming the model)."""
-        question = check_question(question)
-        t = Trace(uuid.uuid4().hex[:16], question, "", self.name, notes=list(self.notes))
+        (the server turns a BackendError into 502/504 naming the model).
+
+        Statements before the question are its context (`subroute.inline`), after any
+        `context` given. With a gate, a question whose steps fail its checks is answered by
+        the whole-question route instead (`subroute.gate`); the trace says which and why."""
+        message = check_question(question)
+        inline = split_inline(message)
+        question = check_question(inline.question)
+        context = inline.context(context)
+        t = Trace(uuid.uuid4().hex[:16], question, "", self.name, notes=list(self.notes),
+                  context_taken=list(inline.statements))
+        if inline.note:
+            t.notes.append(inline.note)
         t0 = time.perf_counter()
         try:
             d = self.decomposer.decompose(question, example)
             t.overhead += [CallRecord.of("decompose", c, self.pool) for c in d.calls]
             t.notes += [n for n in (d.fallback, d.note) if n]
             retriever = BM25Retriever(context) if context and context.strip() else None
+            check = self.gate.before(message, d) if self.gate else None
             answers: list[str] = []
-            for step in d.steps:
-                rec = self.executor.run_step(step, answers, retriever, t.steps)
-                t.steps.append(rec)
-                if rec.note:
-                    t.notes.append(f"step {rec.index}: {rec.note}")
-                answers.append(rec.answer)
-            t.answer = answers[-1] if answers else ""
-            if self.integrate.startswith("model:") and len(answers) > 1:
-                t.answer = self._integrate(question, d.steps, answers, t)
+            if check is None or not check.whole:
+                for step in d.steps:
+                    rec = self.executor.run_step(step, answers, retriever, t.steps)
+                    t.steps.append(rec)
+                    if rec.note:
+                        t.notes.append(f"step {rec.index}: {rec.note}")
+                    answers.append(rec.answer)
+                    check = self.gate.after(rec, rec.seen) if self.gate else None
+                    if check is not None and check.whole:
+                        break
+            if check is not None and check.whole:
+                self._whole(question, retriever, t, "; ".join(check.reasons))
+            else:
+                t.answer = answers[-1] if answers else ""
+                if self.integrate.startswith("model:") and len(answers) > 1:
+                    t.answer = self._integrate(question, d.steps, answers, t)
         except SubrouteError as e:
             t.error = str(e)
             if raise_errors:
                 raise
         t.wall_s = time.perf_counter() - t0
         return t
+
+    def _whole(self, question: str, retriever: BM25Retriever | None, t: Trace, reason: str) -> None:
+        """The whole-question route: one step over the whole context; steps already run stay
+        on the bill."""
+        assert self.whole is not None
+        t.route, t.route_reason = "whole", reason
+        spent = f" after {len(t.steps)} step(s)" if t.steps else ""
+        t.notes.append(f"routed the whole question{spent}: {reason}")
+        rec = self.whole.run_step(Subtask(len(t.steps) + 1, question), [], retriever)
+        rec.note = "; ".join(n for n in ("the whole question", rec.note) if n)
+        t.steps.append(rec)
+        t.answer = rec.answer
 
     def _integrate(self, question: str, steps, answers: list[str], t: Trace) -> str:
         from subroute.execute import substitute

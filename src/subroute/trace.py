@@ -65,6 +65,7 @@ class StepRecord:
     calls: list[CallRecord] = field(default_factory=list)
     note: str | None = None
     gold_answer: str | None = None
+    seen: list[str] = field(default_factory=list, repr=False)  # the passages' text (not written to traces)
 
     @property
     def cost(self) -> float:
@@ -72,6 +73,7 @@ class StepRecord:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d.pop("seen")
         d["cost"] = self.cost
         return d
 
@@ -88,6 +90,9 @@ class Trace:
     error: str | None = None
     wall_s: float = 0.0
     version: int = TRACE_VERSION
+    route: str = "steps"  # "steps", or "whole": the gate sent the question to the whole-question route
+    route_reason: str | None = None  # why the gate chose the whole question
+    context_taken: list[str] = field(default_factory=list)  # statements of the question used as its context
 
     @property
     def calls(self) -> list[CallRecord]:

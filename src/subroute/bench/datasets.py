@@ -16,11 +16,17 @@ joined with blank lines.
 
 reasoning-gym (an externally written generator of procedural tasks) is the second source,
 so the router is not only measured on data this project wrote. Its examples are scored by
-subroute's own scorer like every other dataset, not by reasoning-gym's per-task scorers:
-one scorer for every source keeps the numbers comparable (and is the same code that pays
-the RL reward). The defaults are tasks with short answers that the small default models
-sometimes get right, with easier settings than reasoning-gym's defaults (its default
-`basic_arithmetic` multiplies 4-digit numbers, which no model of the default pool can do).
+reasoning-gym's own `score_answer` for their task (`score`): its tasks have answers that
+subroute's scorer would judge differently ("67 days, 01:04:00", a relation word), and a
+figure on someone else's benchmark should be the one its authors would compute. The
+defaults are tasks with short answers that the small default models sometimes get right,
+with easier settings than reasoning-gym's defaults (its default `basic_arithmetic`
+multiplies 4-digit numbers, which no model of the default pool can do).
+
+The external suite (`subroute bench --suite external`, `EXTERNAL_SETS`) is three sets no
+generator of this project wrote: questions with their facts inline, multi-hop questions
+over short notes in everyday wording (both hand-written, in `bench/external/`), and six
+reasoning-gym tasks (word problems, counting, relations, calendar, equations).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import Any
 
 from subroute.errors import SubrouteError, missing_extra
 from subroute.records import Example, GoldStep
+from subroute.scoring import score_example
 
 KNOWN_KEYS = {"id", "question", "answer", "aliases", "answer_set", "context", "decomposition"}
 STEP_TYPES = ("recall", "synthesis")
@@ -44,6 +51,14 @@ RG_PRESETS: dict[str, dict[str, Any]] = {
     "family_relationships": {},
 }
 DEFAULT_RG_TASKS: tuple[str, ...] = tuple(RG_PRESETS)
+# the external suite's reasoning-gym tasks, and the seed it draws them with (never a training seed)
+EXTERNAL_RG_TASKS: tuple[str, ...] = ("basic_arithmetic", "leg_counting", "family_relationships", "calendar_arithmetic",
+                                      "letter_counting", "simple_equations")
+EXTERNAL_RG_SEED = 1000
+EXTERNAL_SETS: tuple[str, ...] = ("inline", "multihop", "reasoning-gym")
+
+# reasoning-gym entries by example id, for its own scorer (kept out of `Example.meta`, which is plain data)
+_RG_ENTRIES: dict[str, tuple[str, dict]] = {}
 
 
 class _LineError(Exception):
@@ -211,7 +226,40 @@ def reasoning_gym_examples(tasks: list[str], n: int, seed: int) -> list[Example]
             meta = {k2: v for k2, v in (entry.get("metadata") or {}).items()
                     if isinstance(v, (str, int, float, bool)) and k2 != "source_dataset"}
             meta.update(source="reasoning_gym", task=task, seed=seed)
-            exs.append(Example(id=f"rg-{task}-{seed}-{i}", question=str(entry["question"]).strip(),
-                               answer=str(entry["answer"]).strip(), meta=meta))
+            ex = Example(id=f"rg-{task}-{seed}-{i}", question=str(entry["question"]).strip(),
+                         answer=str(entry["answer"]).strip(), meta=meta)
+            _RG_ENTRIES[ex.id] = (task, entry)
+            exs.append(ex)
         per_task.append(exs)
     return [exs[i] for i in range(max(counts)) for exs in per_task if i < len(exs)]
+
+
+def score(prediction: str, ex: Example) -> tuple[bool, float]:
+    """(correct, f1) of a prediction: reasoning-gym's own scorer for its tasks (correct at
+    a full score), subroute's (`scoring.score_example`) for everything else."""
+    got = _RG_ENTRIES.get(ex.id)
+    if got is not None:
+        import reasoning_gym
+
+        task, entry = got
+        try:
+            s = float(reasoning_gym.get_score_answer_fn(task)(prediction, entry))
+        except Exception:  # a scorer that cannot read the answer scores it wrong
+            s = 0.0
+        return s >= 1.0, s
+    r = score_example(prediction, ex)
+    return bool(r.correct), r.f1
+
+
+def external_examples(name: str, n: int | None = None) -> list[Example]:
+    """One set of the external suite (`EXTERNAL_SETS`), its first `n` examples."""
+    if name == "reasoning-gym":
+        return reasoning_gym_examples(list(EXTERNAL_RG_TASKS), n or 24, EXTERNAL_RG_SEED)
+    if name not in EXTERNAL_SETS:
+        raise SubrouteError(f"unknown external set '{name}'; choose from {', '.join(EXTERNAL_SETS)}")
+    from importlib import resources
+
+    exs = load_jsonl(Path(str(resources.files("subroute"))) / "bench" / "external" / f"{name}.jsonl")
+    for e in exs:
+        e.meta.setdefault("source", f"external:{name}")
+    return exs[:n] if n else exs

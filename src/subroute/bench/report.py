@@ -286,3 +286,74 @@ def plot_tiers(rows: list[dict[str, Any]], path: str | Path, *, title: str = "")
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+
+
+# The systems the suite table compares, by family: the best single model (direct or chain of
+# thought), the cascade and the router at the default threshold, the router without its gate.
+def _suite_rows(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
+    singles = [r for r in rows if r["family"] in ("direct", "cot")]
+    best = max(singles, key=lambda r: (r["accuracy"], -r["cost"]), default=None)
+    largest = max((r for r in rows if r["family"] == "direct"), key=lambda r: r["cost"], default=None)
+    router = next((r for r in rows if r["name"] == "router"), None)
+    t = router["param"] if router and router.get("param") is not None else 0.5
+    cascade = min((r for r in rows if r["family"] == "cascade"), key=lambda r: abs((r["param"] or 0) - t), default=None)
+    return {"best single": best, "largest": largest, "cascade": cascade, "router": router,
+            "router-nogate": next((r for r in rows if r["name"] == "router-nogate"), None)}
+
+
+def suite_table(per_set: dict[str, list[dict[str, Any]]]) -> str:
+    """One line per set: accuracy and cost (as a share of the largest model's) of the best
+    single model, the cascade, the router and the router without its gate."""
+    cols = ["best single", "cascade", "router", "router-nogate"]
+    head = f"{'set':<15}{'n':>4}  " + "  ".join(f"{c:>24}" for c in cols)
+    lines = [head, "-" * len(head)]
+    for name, rows in per_set.items():
+        pick = _suite_rows(rows)
+        base = pick["largest"]["cost"] if pick["largest"] else 0
+        cells = []
+        for c in cols:
+            r = pick[c]
+            share = f"{r['cost'] / base:.0%}" if r and base else "-"
+            cells.append(f"{(r['name'] + ' ') if c == 'best single' and r else ''}{_acc(r['accuracy']) if r else '-'}"
+                         f" @ {share}" if r else "-")
+        n = max((r["n"] for r in rows), default=0)
+        lines.append(f"{name:<15}{n:>4}  " + "  ".join(f"{x:>24}" for x in cells))
+    lines.append("accuracy @ cost as a share of the largest model's (direct); cascade at the router's threshold")
+    return "\n".join(lines)
+
+
+def write_suite(out_dir: str | Path, per_set: dict[str, list[dict[str, Any]]]) -> dict[str, Path]:
+    """OUT/suite.md (the table, and the rows behind it as JSON in OUT/suite.json) and
+    OUT/suite.png (accuracy of each compared system per set, cost in the legend)."""
+    import json
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    picks = {name: {k: (r and {f: r.get(f) for f in ("name", "n", "accuracy", "cost")}) for k, r in _suite_rows(rows).items()}
+             for name, rows in per_set.items()}
+    (out / "suite.json").write_text(json.dumps(picks, indent=2))
+    (out / "suite.md").write_text("# subroute bench --suite external\n\n```\n" + suite_table(per_set) + "\n```\n\n"
+                                  "Each set's own report: " + ", ".join(f"[{n}]({n}/report.md)" for n in per_set) + "\n")
+    paths = {"suite": out / "suite.md"}
+    plt = pyplot()
+    cols = ["best single", "cascade", "router", "router-nogate"]
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    width = 0.8 / len(cols)
+    for k, c in enumerate(cols):
+        xs, ys = [], []
+        for i, name in enumerate(per_set):
+            r = picks[name][c]
+            if r:
+                xs.append(i + (k - (len(cols) - 1) / 2) * width)
+                ys.append(r["accuracy"])
+        ax.bar(xs, ys, width, label=c)
+    ax.set_xticks(range(len(per_set)), list(per_set))
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.set_title("external suite: accuracy per set")
+    ax.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    fig.tight_layout()
+    fig.savefig(out / "suite.png", dpi=120)
+    plt.close(fig)
+    paths["plot"] = out / "suite.png"
+    return paths

@@ -26,10 +26,12 @@ from pathlib import Path
 from typing import Protocol
 
 from subroute.allocate import Allocator, CascadeAllocator, ConfidenceAllocator, RandomAllocator
+from subroute.bench.datasets import score
 from subroute.bench.records import Result
 from subroute.decompose import GoldDecomposer, PromptedDecomposer, SingleStepDecomposer, is_synthesis
 from subroute.errors import SubrouteError
 from subroute.execute import DEFAULT_STEP_BUDGET, step_prompt, substitute
+from subroute.gate import Gate
 from subroute.gold import exact_gold_step, solves_step
 from subroute.models.base import Completion
 from subroute.pool import Pool
@@ -37,7 +39,7 @@ from subroute.prompts import answer_messages
 from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner, shipped_router_dir
 from subroute.records import Example
 from subroute.retrieve import BM25Retriever
-from subroute.scoring import hop_match, score_example
+from subroute.scoring import hop_match
 from subroute.trace import CallRecord, Trace
 
 COT_SYSTEM = (
@@ -56,8 +58,8 @@ class System(Protocol):
 
 def _result(system: "System", ex: Example, prediction: str, calls: list[CallRecord], *, error: str | None = None,
             hops: list[bool] | None = None, trace_id: str | None = None) -> Result:
-    s = score_example(prediction, ex)
-    return Result(system.name, system.family, ex.id, prediction, bool(s.correct) and error is None, s.f1,
+    correct, f1 = score(prediction, ex)
+    return Result(system.name, system.family, ex.id, prediction, correct and error is None, f1,
                   calls, system.param, hops, error, trace_id)
 
 
@@ -165,7 +167,7 @@ class OracleSystem:
 
 def router(pool: Pool, threshold: float, *, decomposer, name: str | None = None, family: str = "router") -> ReasonerSystem:
     alloc: Allocator = ConfidenceAllocator.at(threshold)
-    r = Reasoner(pool, decomposer, alloc, name=name or f"router@{threshold:g}")
+    r = Reasoner(pool, decomposer, alloc, name=name or f"router@{threshold:g}", gate=Gate.at(threshold))
     return ReasonerSystem(r, r.name, family, threshold)
 
 
@@ -189,14 +191,15 @@ def trained_router(pool: Pool, spec: str, *, threshold: float = DEFAULT_THRESHOL
 
 def standard_systems(pool: Pool, examples: list[Example], *, thresholds: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8),
                      default_threshold: float = DEFAULT_THRESHOLD, cot: bool = True, seed: int = 0,
-                     router_dir: str | None = None, extended: bool = True) -> list[System]:
+                     router_dir: str | None = None, extended: bool = True, ablate_gate: bool | None = None) -> list[System]:
     """Every single model direct, CoT on the largest, whole-question routing and
     cascade sweeps; the router as users get it (`router`: trained when shipped for the
     pool), its threshold sweep with the same decomposer, and the oracle when the data has
     gold decompositions. `extended` (what `bench` runs; `demo` leaves it out to finish in
     minutes on a CPU) adds random allocation, the prompted router, the per-step cascade
     sweep, the router without retrieval, the router without program steps and the router
-    on gold decompositions."""
+    on gold decompositions. `ablate_gate` (default: with `extended`) adds `router-nogate`,
+    the default router without its gate, to measure what the gate changes."""
     systems: list[System] = [DirectSystem(pool, m.name) for m in pool]
     if cot:
         systems.append(DirectSystem(pool, pool.models[-1].name, cot=True))
@@ -216,6 +219,9 @@ def standard_systems(pool: Pool, examples: list[Example], *, thresholds: tuple[f
             rc = Reasoner(pool, dec, CascadeAllocator(t), name=f"router-cascade@{t:g}")
             systems.append(ReasonerSystem(rc, rc.name, "router-cascade", t))
     systems.append(ReasonerSystem(default, "router", "router-default"))
+    if extended if ablate_gate is None else ablate_gate:
+        nogate = Reasoner(pool, dec, default.executor.allocator, name="router-nogate")
+        systems.append(ReasonerSystem(nogate, nogate.name, "router-nogate"))
     if extended:
         if not isinstance(dec, PromptedDecomposer):
             systems.append(router(pool, default_threshold, decomposer=prompted, name="router-prompted",

@@ -35,6 +35,9 @@ def format_trace(t: Trace) -> str:
     lines = [t.answer or "(no answer)", ""]
     for c in t.overhead[:1]:
         lines.append(f"decompose  {c.model} · ${c.cost:.7f} · {c.latency_s:.2f}s")
+    if t.context_taken:
+        lines.append(f"context    {len(t.context_taken)} statement(s) of the question")
+    lines.append("route      by steps" if t.route == "steps" else f"route      the whole question ({t.route_reason})")
     for k, s in enumerate(t.steps):
         branch = "└─" if k == len(t.steps) - 1 else "├─"
         conf = f" · conf {s.confidence:.2f}" if s.confidence is not None else ""

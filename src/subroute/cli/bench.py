@@ -14,7 +14,7 @@ from subroute.errors import SubrouteError
 
 def run_and_report(pool, examples, out: Path, *, title: str, thresholds: tuple[float, ...], cot: bool,
                    workers: int, cache: bool, config: dict, notes: list[str] | None = None,
-                   extended: bool = True, router_dir: str | None = None) -> list[dict]:
+                   extended: bool = True, router_dir: str | None = None, ablate_gate: bool | None = None) -> list[dict]:
     """The benchmark as `bench` and `demo` run it: systems, results, traces, report."""
     from subroute.bench.metrics import summarize
     from subroute.bench.report import format_table, write_report
@@ -25,7 +25,8 @@ def run_and_report(pool, examples, out: Path, *, title: str, thresholds: tuple[f
     out.mkdir(parents=True, exist_ok=True)
     cc = CallCache() if cache else None
     pool.use_cache(cc)
-    systems = standard_systems(pool, examples, thresholds=thresholds, cot=cot, extended=extended, router_dir=router_dir)
+    systems = standard_systems(pool, examples, thresholds=thresholds, cot=cot, extended=extended, router_dir=router_dir,
+                               ablate_gate=ablate_gate)
     t0 = time.perf_counter()
     results = run_systems(systems, examples, workers=workers, traces_path=out / "traces.jsonl")
     wall = time.perf_counter() - t0
@@ -68,6 +69,9 @@ def parse_thresholds(text: str) -> tuple[float, ...]:
 @click.command()
 @click.option("--data", "data_path", type=click.Path(dir_okay=False), default=None,
               help="JSONL dataset (DecompBench format; `question`, `answer`, `context` suffice).")
+@click.option("--suite", type=click.Choice(["external"]), default=None,
+              help="The external suite: facts inline, hand-written multi-hop, six reasoning-gym tasks; a report per "
+                   "set and a summary across them.")
 @click.option("--reasoning-gym", "rg_tasks", default=None,
               help="Instead of --data: comma-separated reasoning-gym task names, generated offline.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Folder for the report.")
@@ -80,15 +84,21 @@ def parse_thresholds(text: str) -> tuple[float, ...]:
 @click.option("--router", "router_dir", default=None,
               help="Router folder from `subroute train` for the `router` systems (default: the shipped one).")
 @pool_option
-def bench(data_path: str | None, rg_tasks: str | None, out_dir: str, limit: int | None, thresholds: str, cot: bool,
-          workers: int, cache: bool, seed: int, router_dir: str | None, pool_path: str | None) -> None:
+def bench(data_path: str | None, suite: str | None, rg_tasks: str | None, out_dir: str, limit: int | None,
+          thresholds: str, cot: bool, workers: int, cache: bool, seed: int, router_dir: str | None,
+          pool_path: str | None) -> None:
     """Run every single model, the baselines, the router sweep and (with gold decompositions)
     the oracle on a dataset; write summary.json, report.md, pareto.png and traces."""
     from subroute.bench.datasets import load_jsonl, reasoning_gym_examples
 
-    if bool(data_path) == bool(rg_tasks):
-        raise SubrouteError("give exactly one of --data FILE.jsonl or --reasoning-gym TASKS")
+    if sum(map(bool, (data_path, rg_tasks, suite))) != 1:
+        raise SubrouteError("give exactly one of --data FILE.jsonl, --reasoning-gym TASKS or --suite external")
     ts = parse_thresholds(thresholds)
+    pool = load_pool(pool_path)
+    if suite:
+        run_suite(pool, Path(out_dir), limit=limit, thresholds=ts, cot=cot, workers=workers, cache=cache,
+                  router_dir=router_dir)
+        return
     if data_path:
         examples = load_jsonl(data_path)
         source = str(data_path)
@@ -98,7 +108,29 @@ def bench(data_path: str | None, rg_tasks: str | None, out_dir: str, limit: int 
         source = f"reasoning-gym:{','.join(tasks)}"
     if limit:
         examples = examples[:limit]
-    pool = load_pool(pool_path)
     run_and_report(pool, examples, Path(out_dir), title=f"subroute bench: {source}", thresholds=ts, cot=cot,
                    workers=workers, cache=cache, config={"data": source, "limit": limit, "seed": seed, "router": router_dir},
                    router_dir=router_dir)
+
+
+def run_suite(pool, out: Path, *, limit: int | None, thresholds: tuple[float, ...], cot: bool, workers: int,
+              cache: bool, router_dir: str | None) -> None:
+    """Each set of the external suite through every system (a report per set under OUT/SET/),
+    then one table across the sets and a plot of it (OUT/suite.md, OUT/suite.png)."""
+    from subroute.bench.datasets import EXTERNAL_SETS, external_examples
+    from subroute.bench.report import suite_table, write_suite
+
+    per_set: dict[str, list[dict]] = {}
+    for name in EXTERNAL_SETS:
+        examples = external_examples(name, limit)
+        click.echo(f"== {name}: {len(examples)} questions")
+        per_set[name] = run_and_report(pool, examples, out / name, title=f"subroute bench: external/{name}",
+                                       thresholds=thresholds, cot=cot, workers=workers, cache=cache,
+                                       config={"data": f"external:{name}", "limit": limit, "router": router_dir},
+                                       extended=False, router_dir=router_dir, ablate_gate=True)
+        click.echo("")
+    paths = write_suite(out, per_set)
+    click.echo(suite_table(per_set))
+    click.echo(f"suite: {paths['suite']}")
+    if "plot" in paths:
+        click.echo(f"plot: {paths['plot']}")

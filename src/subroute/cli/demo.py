@@ -43,4 +43,5 @@ def demo(out_dir: str, n: int, seed: int, hops: str, thresholds: str, cot: bool,
     click.echo(f"running the benchmark on {len(examples)} questions with the pool {pool.source} ({', '.join(pool.names)})")
     run_and_report(pool, examples, out, title="subroute demo: DecompBench on the default pool",
                    thresholds=parse_thresholds(thresholds), cot=cot, workers=workers, cache=True,
-                   config={"data": str(data), "seed": seed, "n": n, "command": "subroute demo"}, extended=False)
+                   config={"data": str(data), "seed": seed, "n": n, "command": "subroute demo"}, extended=False,
+                   ablate_gate=True)

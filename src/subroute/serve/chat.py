@@ -4,19 +4,16 @@ The router answers a *question over a context*, so a chat is read as one: the la
 message is the question; system messages and earlier turns are the context (documents an
 application pastes into the system prompt or an earlier turn are what the question is
 about). A last user message written as ``Context: ... Question: ...`` (the shape subroute's
-own prompts use, and a common RAG template) is split at ``Question:``. A pass-through keeps
+own prompts use, and a common RAG template) is split at ``Question:``, and statements
+before a question become context, as the pipeline does for every caller. A pass-through keeps
 the chat as it is, so a pool model sees exactly what the application sent.
 """
 
 from __future__ import annotations
 
-import re
-
+from subroute.inline import split_inline
 from subroute.models.base import Message
 from subroute.serve.schemas import ChatMessage
-
-_QUESTION = re.compile(r"^[ \t]*question[ \t]*:", re.I | re.M)  # at the start of a line
-_CONTEXT = re.compile(r"^\s*context\s*:", re.I)
 
 
 class EmptyQuestion(ValueError):
@@ -31,20 +28,18 @@ def last_user(messages: list[ChatMessage]) -> int:
 
 
 def question_and_context(messages: list[ChatMessage]) -> tuple[str, str | None]:
-    """(question, context) for the router; raises EmptyQuestion."""
+    """(question, context) for the router; raises EmptyQuestion. The last user message is
+    read as the pipeline reads any message (`subroute.inline`): a ``Question:`` line or
+    statements before the question split it."""
     i = last_user(messages)
-    text = messages[i].text
     parts = [m.text.strip() for k, m in enumerate(messages) if k != i and m.text.strip()]
-    marks = list(_QUESTION.finditer(text))
-    if marks:
-        before, text = text[: marks[-1].start()], text[marks[-1].end():]
-        before = _CONTEXT.sub("", before, count=1).strip()
-        if before:
-            parts.append(before)
-    question = text.strip()
+    if not messages[i].text.strip():
+        raise EmptyQuestion("the question (the last user message) is empty; send a question")
+    inline = split_inline(messages[i].text)
+    question = inline.question.strip()
     if not question:
         raise EmptyQuestion("the question (the last user message) is empty; send a question")
-    return question, "\n\n".join(parts) or None
+    return question, inline.context("\n\n".join(parts))
 
 
 def as_messages(messages: list[ChatMessage]) -> tuple[list[Message], str]:

@@ -1,0 +1,129 @@
+"""The gate: route a question by steps, or route it whole.
+
+A router earns its place only if it is never worse than the coarser choice, routing the
+whole question, on the user's own questions. Splitting pays when the steps are the
+question's own hops; when the decomposer has not understood the question (a word problem,
+facts it tries to split as if they were asked, a relation the question never names), every
+step is a wrong question, the small models answer it confidently, and the router pays more
+for a worse answer than one model would give. So before a step runs, the gate reads what
+the decomposition shows cheaply, and it reads each step's answer before the next one
+runs. Any of these sends the question to the whole-question route (a cascade over the
+whole question and its whole context, as `cascade@t` runs it):
+
+before the steps (the decomposer's call is the only money spent)
+- a step names a name or a number the question does not (the decomposer invented it);
+- a step restates the instructions (a name, a number, a year, "sub-question", "Context:");
+
+after a step (what was spent stays on the bill, and the trace says so)
+- its answer is the instruction text, not an answer;
+- a lookup's answer names nothing in the passages it was given (small models answer from
+  their passage: an answer from nowhere is a guess).
+
+What the gate does not do: judge whether a question *could* be split better (that is the
+decomposer's job), or spend a model call to decide.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from subroute.allocate import Allocator, CascadeAllocator
+from subroute.decompose import REF, Decomposition, is_synthesis
+from subroute.scoring import normalize
+from subroute.trace import StepRecord
+
+# Capitalised words after the first of a step, and numbers: what a step claims the question is about.
+_TOKEN = re.compile(r"[A-Z][\w'’-]*|\d+(?:[.,]\d+)?")
+_WORD = re.compile(r"[^\W_][\w'’-]*")
+# Words that start a question or are capitalised in any English sentence: not names.
+_NOT_NAMES = {
+    "what", "which", "who", "whom", "whose", "where", "when", "why", "how", "is", "are", "was", "were", "did", "do",
+    "does", "in", "on", "at", "of", "for", "from", "to", "by", "with", "the", "a", "an", "and", "or", "if", "i",
+    "name", "list", "give", "find", "compute", "calculate", "count", "has", "have", "had", "can", "could",
+    "would", "will", "between", "among", "after", "before", "since", "answer",
+}
+_INSTRUCTION = re.compile(r"a name, a number|short phrase|no explanation|sub-?questions?\b|reply with|"
+                          r"\bcontext\s*:|\bquestion\s*:|cite earlier answers|answer only", re.I)
+_SMALL_ANSWERS = {"yes", "no", "true", "false", "none", "unknown"}
+
+
+@dataclass
+class GateCheck:
+    """Why a question leaves the route by steps (empty: it stays)."""
+
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def whole(self) -> bool:
+        return bool(self.reasons)
+
+
+def _names_and_numbers(text: str) -> list[str]:
+    words = _WORD.findall(REF.sub(" ", text))
+    first = words[0] if words else ""
+    out = []
+    for m in _TOKEN.finditer(REF.sub(" ", text)):
+        tok = m.group(0).strip("'’-")
+        if not tok or tok.lower() in _NOT_NAMES or (tok == first and not tok[0].isdigit()):
+            continue
+        out.append(tok)
+    return out
+
+
+def ungrounded(step_text: str, source: str) -> list[str]:
+    """Names and numbers of a step that the question (`source`: the message as sent) never writes."""
+    have = set(normalize(source).split()) | {w.lower() for w in _WORD.findall(source)}
+    return [t for t in _names_and_numbers(step_text)
+            if normalize(t) and not set(normalize(t).split()) <= have and t.replace(",", "") not in source]
+
+
+class Gate:
+    """The split-or-not checks, and the whole-question route they send a question to
+    (`whole`, an allocator over the one step that is the whole question); `Reasoner` runs
+    them (see the module docstring)."""
+
+    def __init__(self, whole: Allocator) -> None:
+        self.whole = whole
+
+    @classmethod
+    def at(cls, threshold: float) -> "Gate":
+        """The gate of the router at threshold t: its whole-question route is the cascade at t."""
+        return cls(CascadeAllocator(threshold))
+
+    def before(self, message: str, decomposition: Decomposition) -> GateCheck:
+        """Checks of the steps against the message as sent (statements included)."""
+        check = GateCheck()
+        if decomposition.fallback:  # ran as one step already: nothing to gate
+            return check
+        for s in decomposition.steps:
+            if _INSTRUCTION.search(s.text):
+                check.reasons.append(f"step {s.index} restates the instructions")
+                continue
+            missing = ungrounded(s.text, message)
+            if missing:
+                shown = ", ".join(f"'{t}'" for t in missing[:3])
+                check.reasons.append(f"step {s.index} names {shown}, which the question does not")
+        return check
+
+    def after(self, rec: StepRecord, passages: list[str]) -> GateCheck:
+        """Checks of one step's accepted answer."""
+        check = GateCheck()
+        answer = rec.answer.strip()
+        if not answer or not rec.calls:  # computed, reused or empty: nothing a model said to check
+            return check
+        if _INSTRUCTION.search(answer):
+            check.reasons.append(f"step {rec.index}'s answer is the instruction text")
+            return check
+        if passages and not is_synthesis(rec.type, rec.depends_on) and not grounded(answer, passages):
+            check.reasons.append(f"step {rec.index}'s answer '{answer[:40]}' names nothing in its passages")
+        return check
+
+
+def grounded(answer: str, passages: list[str]) -> bool:
+    """Whether an answer shares a word with its passages (numbers and yes/no always do)."""
+    words = [w for w in normalize(answer).split() if w]
+    if not words or all(w in _SMALL_ANSWERS or w.replace(".", "").isdigit() for w in words):
+        return True
+    text = set(normalize(" ".join(passages)).split())
+    return any(w in text for w in words)
