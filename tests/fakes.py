@@ -67,6 +67,18 @@ Tarnholm lies in the country of Velmark.
 Orvane Foods sells bread in Kessel."""
 
 
+# the same facts among documents about other things: more than one step's passage budget
+# (100 tokens), so a router with a gate splits the question instead of reading it whole
+VOSS_DOCUMENTS = VOSS_CONTEXT + "\n\n" + "\n\n".join([
+    "Kessel is a market town on the Amber coast, known for its salt flats, its harbour and a fish market "
+    "that opens before dawn every day of the year except the winter festival.",
+    "The Orvane Foods bakery in Kessel was opened in 1987 and employs forty people who bake rye bread, "
+    "oat cakes and the honey buns the town is known for across the region.",
+    "Amber coast ferries leave Kessel harbour twice a day for the islands, weather permitting, and the "
+    "crossing takes a little under two hours in calm seas.",
+])
+
+
 def voss_chain(decomp_text="1. Who founded Voss Glassworks?\n2. Where was #1 born?\n3. In which country is #2?"):
     """A three-step chain over VOSS_CONTEXT: small answers the first two steps surely and the
     third unsurely, d decomposes, l answers the rest. Returns (pool, small, large, dec)."""

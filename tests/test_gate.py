@@ -5,7 +5,7 @@ from subroute.allocate import CascadeAllocator, ConfidenceAllocator
 from subroute.decompose import Decomposition, PromptedDecomposer, SingleStepDecomposer, Subtask
 from subroute.gate import Gate, grounded, ungrounded
 from subroute.reasoner import Reasoner
-from tests.fakes import VOSS_CONTEXT, ScriptedModel, make_pool, voss_chain
+from tests.fakes import VOSS_DOCUMENTS, ScriptedModel, make_pool, voss_chain
 
 QUESTION = "In which country was the founder of Voss Glassworks born?"
 
@@ -16,18 +16,18 @@ def _router(pool):
 
 def test_grounded_steps_run_by_steps():
     pool, *_ = voss_chain()
-    t = _router(pool).answer(QUESTION, VOSS_CONTEXT)
+    t = _router(pool).answer(QUESTION, VOSS_DOCUMENTS)
     assert t.route == "steps" and t.route_reason is None and t.answer == "Velmark" and len(t.steps) == 3
 
 
 def test_a_step_that_names_what_the_question_does_not_routes_the_whole_question():
     pool, small, large, dec = voss_chain("1. Who is the spouse of Miroslav Voss?\n2. Where was #1 born?")
-    t = _router(pool).answer(QUESTION, VOSS_CONTEXT)
+    t = _router(pool).answer(QUESTION, VOSS_DOCUMENTS)
     assert t.route == "whole" and "'Miroslav'" in t.route_reason
     assert [s.note for s in t.steps] == ["the whole question"]  # no step was run: only the decomposer was paid
     # the whole route is the cascade baseline's one step, plus the decomposer's call
     cascade = Reasoner(pool, SingleStepDecomposer(), CascadeAllocator(0.5), step_budget=100_000).answer(QUESTION,
-                                                                                                        VOSS_CONTEXT)
+                                                                                                        VOSS_DOCUMENTS)
     assert (t.steps[0].query, t.steps[0].passages, t.answer) == (cascade.steps[0].query, cascade.steps[0].passages,
                                                                  cascade.answer)
     assert abs(t.cost - t.calls[0].cost - cascade.cost) < 1e-12
@@ -37,7 +37,7 @@ def test_a_step_that_names_what_the_question_does_not_routes_the_whole_question(
 
 def test_a_step_that_restates_the_instructions_routes_the_whole_question():
     pool, *_ = voss_chain("1. A name, a number, a year or a short phrase.\n2. Where was #1 born?")
-    t = _router(pool).answer(QUESTION, VOSS_CONTEXT)
+    t = _router(pool).answer(QUESTION, VOSS_DOCUMENTS)
     assert t.route == "whole" and "restates the instructions" in t.route_reason
 
 
@@ -46,7 +46,7 @@ def test_an_answer_from_nowhere_sends_the_question_whole_and_keeps_the_bill():
     dec = ScriptedModel("d", {}, default=("1. Who founded Voss Glassworks?\n2. Where was #1 born?", 1.0))
     large = ScriptedModel("l", {}, default=("Velmark", 0.99))
     pool = make_pool({"s": ("small", 0.1, small), "d": ("medium", 1.0, dec), "l": ("large", 10.0, large)})
-    t = _router(pool).answer(QUESTION, VOSS_CONTEXT)
+    t = _router(pool).answer(QUESTION, VOSS_DOCUMENTS)
     assert t.route == "whole" and "'Michael Jordan' names nothing in its passages" in t.route_reason
     assert t.steps[0].answer == "Michael Jordan" and t.steps[-1].note.startswith("the whole question")
     assert t.cost == sum(c.cost for c in t.calls) and len(t.steps) == 2  # step 1 stays on the bill
@@ -54,7 +54,7 @@ def test_an_answer_from_nowhere_sends_the_question_whole_and_keeps_the_bill():
 
 def test_without_a_gate_nothing_is_routed_whole():
     pool, *_ = voss_chain("1. Who is the spouse of Miroslav Voss?\n2. Where was #1 born?")
-    t = Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator.at(0.5)).answer(QUESTION, VOSS_CONTEXT)
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator.at(0.5)).answer(QUESTION, VOSS_DOCUMENTS)
     assert t.route == "steps" and len(t.steps) == 2
 
 
@@ -62,10 +62,13 @@ def test_facts_in_the_question_are_its_context():
     pool, *_ = voss_chain()
     message = ("Voss Glassworks was founded by Mirela Voss in 1958. Mirela Voss was born in Tarnholm. "
                "Tarnholm lies in the country of Velmark. " + QUESTION)
-    t = _router(pool).answer(message)
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator.at(0.5)).answer(message)  # no gate
     assert t.question == QUESTION and len(t.context_taken) == 3 and t.answer == "Velmark"
     assert all(s.passages == 1 for s in t.steps)  # the statements, one passage every step sees
     assert any("3 statement(s) of the question as context" in n for n in t.notes)
+    # with the gate: three statements are shorter than one step's passages, so the question is read whole
+    t = _router(pool).answer(message)
+    assert t.route == "whole" and "fits in one step's 100" in t.route_reason and t.calls[0].role != "decompose"
 
 
 def test_ungrounded_reads_names_and_numbers_only():
@@ -88,3 +91,18 @@ def test_grounded_answers_share_a_word_with_their_passages():
 def test_the_gate_leaves_a_single_step_fallback_alone():
     d = Decomposition([Subtask(1, "Q?")], fallback="unparsed")
     assert not Gate.at(0.5).before("Q?", d).whole
+
+
+def test_a_question_with_no_context_is_routed_whole():
+    pool, *_ = voss_chain()
+    t = _router(pool).answer(QUESTION)
+    assert t.route == "whole" and t.route_reason == "no context to look the steps up in" and len(t.steps) == 1
+
+
+def test_an_unsure_decomposer_sends_the_question_whole():
+    d = Decomposition([Subtask(1, "Who founded Voss Glassworks?"), Subtask(2, "Where was #1 born?", (1,))],
+                      confidence=0.6)
+    check = Gate.at(0.5).before(QUESTION, d)
+    assert check.whole and "unsure of its steps (confidence 0.60 < 0.85)" in check.reasons[0]
+    d.confidence = 0.95
+    assert not Gate.at(0.5).before(QUESTION, d).whole

@@ -53,6 +53,13 @@ def test_an_imperative_last_sentence_is_the_question():
     assert s.question.startswith("Name the town") and len(s.statements) == 2
 
 
+def test_given_that_clauses_are_statements():
+    s = split_inline("Given that Saffi Marrow's employer is Quillon Robotics, and that Quillon Robotics is based in "
+                     "Brenlow, which town is Saffi Marrow's employer based in?")
+    assert s.question == "Which town is Saffi Marrow's employer based in?"
+    assert s.statements == ["Saffi Marrow's employer is Quillon Robotics.", "Quillon Robotics is based in Brenlow."]
+
+
 def test_sentences_keep_abbreviations_and_decimals():
     assert sentences("Dr. Voss paid 3.5 dollars. She left.") == ["Dr. Voss paid 3.5 dollars.", "She left."]
 

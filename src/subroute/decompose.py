@@ -43,6 +43,7 @@ class Decomposition:
     calls: list[Completion] = field(default_factory=list)
     fallback: str | None = None  # why the question runs as one step, when it does
     note: str | None = None  # e.g. that the first output did not parse and was drawn again
+    confidence: float | None = None  # the decomposer's own, when its backend gave log-probabilities
 
     def __post_init__(self) -> None:
         for s in self.steps:
@@ -116,7 +117,7 @@ def draw_steps(question: str, generate: Callable[[float, int], Completion], *, m
         steps, fixed = align_names(steps, question)
         notes = [f"decomposition drawn {k + 1} times; the first did not parse ({errors[0]})"] if k else []
         notes += [f"names spelled as in the question: {', '.join(fixed)}"] if fixed else []
-        return Decomposition(steps, calls, note="; ".join(notes) or None)
+        return Decomposition(steps, calls, note="; ".join(notes) or None, confidence=c.confidence(0.1))
     tries = f" in {len(calls)} tries" if len(calls) > 1 else ""
     return single_step(question, f"decomposition unparsed{tries} ({errors[0]}); ran as one step", calls)
 

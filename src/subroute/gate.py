@@ -10,7 +10,18 @@ the decomposition shows cheaply, and it reads each step's answer before the next
 runs. Any of these sends the question to the whole-question route (a cascade over the
 whole question and its whole context, as `cascade@t` runs it):
 
+before the decomposer (nothing spent)
+- there is no context at all (no documents, no statements in the question): a step would
+  be a lookup in nothing, answered from a small model's memory, while the whole question
+  keeps whatever the message says;
+- the whole context fits in one step's passage budget: every step would read all of it, so
+  splitting saves nothing on reading and adds a prompt per step, and the small models gain
+  no focus from a passage that is the whole context;
+
 before the steps (the decomposer's call is the only money spent)
+- the decomposer is unsure of its steps: the 0.1-quantile of its tokens' probabilities is
+  under `DECOMPOSER_CONFIDENCE`. The trained decomposer writes the questions it was trained
+  on almost surely and falters on wording it has not seen, which is where its steps go wrong;
 - a step names a name or a number the question does not (the decomposer invented it);
 - a step restates the instructions (a name, a number, a year, "sub-question", "Context:");
 
@@ -30,6 +41,7 @@ from dataclasses import dataclass, field
 
 from subroute.allocate import Allocator, CascadeAllocator
 from subroute.decompose import REF, Decomposition, is_synthesis
+from subroute.retrieve import approx_tokens
 from subroute.scoring import normalize
 from subroute.trace import StepRecord
 
@@ -46,6 +58,13 @@ _NOT_NAMES = {
 _INSTRUCTION = re.compile(r"a name, a number|short phrase|no explanation|sub-?questions?\b|reply with|"
                           r"\bcontext\s*:|\bquestion\s*:|cite earlier answers|answer only", re.I)
 _SMALL_ANSWERS = {"yes", "no", "true", "false", "none", "unknown"}
+
+# The shipped decomposer's confidence (0.1-quantile token probability) below which its steps
+# are not trusted. Measured with `python benchmarks/bench_gate.py`: on DecompBench (worlds 7
+# and 300, 48 questions of 2-5 hops each) 2 of 96 fell below 0.85, the quartiles all 0.99; on
+# the hand-written external sets (facts inline, multi-hop notes) 29 of 46 with context did,
+# median 0.63-0.66.
+DECOMPOSER_CONFIDENCE = 0.85
 
 
 @dataclass
@@ -83,18 +102,34 @@ class Gate:
     (`whole`, an allocator over the one step that is the whole question); `Reasoner` runs
     them (see the module docstring)."""
 
-    def __init__(self, whole: Allocator) -> None:
+    def __init__(self, whole: Allocator, *, min_confidence: float = DECOMPOSER_CONFIDENCE) -> None:
         self.whole = whole
+        self.min_confidence = min_confidence
 
     @classmethod
     def at(cls, threshold: float) -> "Gate":
         """The gate of the router at threshold t: its whole-question route is the cascade at t."""
         return cls(CascadeAllocator(threshold))
 
+    def up_front(self, context: str | None, step_budget: int) -> GateCheck:
+        """Checks before anything is spent: a question with no context, or with one that a
+        single step would read whole (`step_budget` tokens), is routed whole."""
+        check = GateCheck()
+        if context is None or not context.strip():
+            check.reasons.append("no context to look the steps up in")
+        elif (n := approx_tokens(context)) <= step_budget:
+            check.reasons.append(f"the whole context ({n} tokens) fits in one step's {step_budget}")
+        return check
+
     def before(self, message: str, decomposition: Decomposition) -> GateCheck:
         """Checks of the steps against the message as sent (statements included)."""
         check = GateCheck()
         if decomposition.fallback:  # ran as one step already: nothing to gate
+            return check
+        conf = decomposition.confidence
+        if conf is not None and conf < self.min_confidence:
+            check.reasons.append(f"the decomposer is unsure of its steps (confidence {conf:.2f} < "
+                                 f"{self.min_confidence:g})")
             return check
         for s in decomposition.steps:
             if _INSTRUCTION.search(s.text):

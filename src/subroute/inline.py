@@ -71,9 +71,21 @@ def asks(sentence: str) -> bool:
     return bool(_ASKS.search(sentence.strip()))
 
 
+# "Given that A, and that B, what ...?": the facts in a clause before the question
+_GIVEN = re.compile(r"^(?:given|suppose|assume|if we know)\s+(?:that\s+)?(?P<facts>.+?),\s*"
+                    r"(?P<question>(?:what|which|who|whom|whose|where|when|why|how|is|are|was|were|did|does|do|can|name|"
+                    r"find)\b[^,]*\?)\s*$", re.I | re.S)
+_AND_THAT = re.compile(r",?\s*\band that\s+", re.I)
+
+
 def split_inline(message: str) -> InlineContext:
     """Read `message` as statements (its context) and a question."""
     text = message.strip()
+    given = _GIVEN.match(" ".join(text.split()))
+    if given:
+        facts = [f.strip().rstrip(",") for f in _AND_THAT.split(given.group("facts")) if f.strip()]
+        q = given.group("question").strip()
+        return InlineContext(q[0].upper() + q[1:], [f"{f[0].upper()}{f[1:]}." for f in facts], "statements")
     marks = list(_QUESTION_LINE.finditer(text))
     if marks:
         before, after = text[: marks[-1].start()], text[marks[-1].end():].strip()

@@ -217,7 +217,8 @@ class TrainedDecomposer:
         def generate(temperature: float, seed: int) -> Completion:
             # seeded draws are cached too: local sampling with a fixed seed is reproducible, and a
             # rerun of a benchmark then sees the same steps
-            params = GenerateParams(max_tokens=self.max_tokens, logprobs=False, temperature=temperature, seed=seed)
+            # log-probabilities give the decomposition's confidence, which the gate reads
+            params = GenerateParams(max_tokens=self.max_tokens, logprobs=True, temperature=temperature, seed=seed)
             key = cache.key(self._identity, msgs, params) if cache is not None else None
             c = cache.get(key) if cache is not None else None
             if c is None:

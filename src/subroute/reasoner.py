@@ -122,10 +122,15 @@ class Reasoner:
             t.notes.append(inline.note)
         t0 = time.perf_counter()
         try:
+            retriever = BM25Retriever(context) if context and context.strip() else None
+            first = self.gate.up_front(context, self.executor.step_budget) if self.gate else None
+            if first is not None and first.whole:
+                self._whole(question, retriever, t, "; ".join(first.reasons))
+                t.wall_s = time.perf_counter() - t0
+                return t
             d = self.decomposer.decompose(question, example)
             t.overhead += [CallRecord.of("decompose", c, self.pool) for c in d.calls]
             t.notes += [n for n in (d.fallback, d.note) if n]
-            retriever = BM25Retriever(context) if context and context.strip() else None
             check = self.gate.before(message, d) if self.gate else None
             answers: list[str] = []
             if check is None or not check.whole:

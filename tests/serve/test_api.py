@@ -23,7 +23,7 @@ from subroute.pool import Pool
 from subroute.serve import create_app
 from subroute.serve.chat import question_and_context
 from subroute.serve.schemas import ChatMessage
-from tests.fakes import ScriptedModel, make_pool
+from tests.fakes import VOSS_DOCUMENTS, ScriptedModel, make_pool
 from tests.serve.conftest import client
 from tests.servers import free_port
 
@@ -68,7 +68,10 @@ def _metrics(base: str, token: str | None = None) -> dict[tuple[str, tuple], flo
     return out
 
 
-USER = [{"role": "user", "content": "Where was the founder of Voss Glassworks born?"}]
+# the documents in a system message, as applications send them (without them, or with a context shorter than
+# one step's passages, the gate routes the question whole)
+USER = [{"role": "system", "content": VOSS_DOCUMENTS},
+        {"role": "user", "content": "Where was the founder of Voss Glassworks born?"}]
 
 
 # -- chat to question and context ---------------------------------------------------------
