@@ -8,7 +8,7 @@ A row per set: how many questions the gate routes whole up front (no context, or
 single step reads whole), before the
 steps (the decomposer unsure, steps naming what the question does not, steps restating the
 instructions), and the quartiles of the decomposer's confidence (0.1-quantile token
-probability, `subroute.gate.DECOMPOSER_CONFIDENCE` is the cut). Only the decomposer runs
+probability, of every question; `subroute.gate.DECOMPOSER_CONFIDENCE` is the cut). Only the decomposer runs
 (SmolLM2-135M, cached), so this takes seconds to a minute.
 """
 
@@ -52,12 +52,12 @@ def main() -> None:
         confs, why = [], Counter()
         for ex in exs:
             inline = split_inline(ex.question)
+            d = router.decomposer.decompose(inline.question)  # for its confidence, even where the gate needs none
+            if d.confidence is not None:
+                confs.append(d.confidence)
             if gate.up_front(inline.context(ex.context), router.executor.step_budget).whole:
                 up += 1
                 continue
-            d = router.decomposer.decompose(inline.question)
-            if d.confidence is not None:
-                confs.append(d.confidence)
             check = gate.before(ex.question, d)
             if check.whole:
                 before += 1

@@ -69,7 +69,7 @@ Orvane Foods sells bread in Kessel."""
 
 # the same facts among documents about other things: more than one step's passage budget
 # (100 tokens), so a router with a gate splits the question instead of reading it whole
-VOSS_DOCUMENTS = VOSS_CONTEXT + "\n\n" + "\n\n".join([
+DISTRACTORS = "\n\n".join([
     "Kessel is a market town on the Amber coast, known for its salt flats, its harbour and a fish market "
     "that opens before dawn every day of the year except the winter festival.",
     "The Orvane Foods bakery in Kessel was opened in 1987 and employs forty people who bake rye bread, "
@@ -77,6 +77,7 @@ VOSS_DOCUMENTS = VOSS_CONTEXT + "\n\n" + "\n\n".join([
     "Amber coast ferries leave Kessel harbour twice a day for the islands, weather permitting, and the "
     "crossing takes a little under two hours in calm seas.",
 ])
+VOSS_DOCUMENTS = VOSS_CONTEXT + "\n\n" + DISTRACTORS
 
 
 def voss_chain(decomp_text="1. Who founded Voss Glassworks?\n2. Where was #1 born?\n3. In which country is #2?"):

@@ -1,6 +1,6 @@
-"""Real servers on 127.0.0.1 for the tests: a free port, llama.cpp's OpenAI-compatible
-server over a pool model's GGUF file, and the project's own app under uvicorn in a thread.
-Each stops when its `with` block ends."""
+"""Servers on 127.0.0.1 for the tests: a free port, llama.cpp's OpenAI-compatible server over
+a pool model's GGUF file, the project's own app under uvicorn in a thread (each stops when
+its `with` block ends), and a raw socket server that misbehaves."""
 
 from __future__ import annotations
 
@@ -73,3 +73,45 @@ def running(app) -> Iterator[str]:
     finally:
         server.should_exit = True
         th.join(timeout=15)
+
+
+class RawServer:
+    """A misbehaving HTTP backend on 127.0.0.1: it hangs (reply=None) or answers a fixed byte
+    string to every request, and counts the requests."""
+
+    def __init__(self, reply: bytes | None) -> None:
+        self.reply = reply
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.requests = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self) -> None:
+        conns = []
+        while not self._stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.requests += 1
+            conns.append(c)
+            c.settimeout(2)
+            try:
+                c.recv(65536)
+                if self.reply is not None:
+                    c.sendall(self.reply)
+                    c.close()
+            except OSError:
+                pass
+        for c in conns:
+            c.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._t.join(timeout=5)
+        self.sock.close()

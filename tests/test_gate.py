@@ -106,3 +106,23 @@ def test_an_unsure_decomposer_sends_the_question_whole():
     assert check.whole and "unsure of its steps (confidence 0.60 < 0.85)" in check.reasons[0]
     d.confidence = 0.95
     assert not Gate.at(0.5).before(QUESTION, d).whole
+
+
+def test_a_number_question_routed_whole_is_one_program_over_what_it_states():
+    small = ScriptedModel("s", {"Bettany": ("14 * 3", 0.95)})
+    dec = ScriptedModel("d", {}, default=("1. How many crowns did she pay?", 1.0))
+    pool = make_pool({"s": ("small", 0.1, small), "d": ("medium", 1.0, dec), "l": ("large", 10.0, ScriptedModel("l", {}))})
+    t = _router(pool).answer("A ferry ticket costs 14 crowns. Bettany bought one for herself and one for each of her "
+                             "two sons, 3 tickets in all. How many crowns did she pay in total?")
+    assert t.route == "whole" and t.answer == "42" and t.steps[0].calls[-1].program == "14 * 3"
+    assert t.steps[0].note.startswith("the whole question as one program") and "14 crowns" in t.steps[0].query
+
+
+def test_program_text_wants_a_number_question_with_numbers():
+    from subroute.gate import program_text
+
+    assert program_text("How old was she in 1958?", "Mirela was born in 1931.", max_tokens=100) == \
+        "Mirela was born in 1931. How old was she in 1958?"
+    assert program_text("Where was she born?", "Mirela was born in 1931 in Tarnholm, 12 km away.", max_tokens=100) is None
+    assert program_text("How many legs?", None, max_tokens=100) is None  # no numbers to compute with
+    assert program_text("How old was she in 1958?", "born in 1931 " * 80, max_tokens=100) is None  # too long to write out

@@ -30,6 +30,11 @@ after a step (what was spent stays on the bill, and the trace says so)
 - a lookup's answer names nothing in the passages it was given (small models answer from
   their passage: an answer from nowhere is a guess).
 
+A question routed whole that asks for a number and gives two or more numbers (in it or in
+its short context) is asked as one program (`program_text`): the model writes a Python
+expression over the numbers, which is evaluated safely, as program steps are; an expression
+that does not evaluate falls back to a plain answer, billed for both.
+
 What the gate does not do: judge whether a question *could* be split better (that is the
 decomposer's job), or spend a model call to decide.
 """
@@ -41,6 +46,7 @@ from dataclasses import dataclass, field
 
 from subroute.allocate import Allocator, CascadeAllocator
 from subroute.decompose import REF, Decomposition, is_synthesis
+from subroute.program import numbers_in
 from subroute.retrieve import approx_tokens
 from subroute.scoring import normalize
 from subroute.trace import StepRecord
@@ -162,3 +168,21 @@ def grounded(answer: str, passages: list[str]) -> bool:
         return True
     text = set(normalize(" ".join(passages)).split())
     return any(w in text for w in words)
+
+
+# a question that asks for a number
+_ASKS_NUMBER = re.compile(r"\bhow (?:many|much|old|long|far)\b|\bwhat is the (?:value|sum|total|difference|product)\b|"
+                          r"^\s*(?:calculate|compute|evaluate|work out)\b|\bfind the value\b|\bin (?:what|which) year\b",
+                          re.I)
+
+
+def program_text(question: str, context: str | None, *, max_tokens: int) -> str | None:
+    """The whole question as one program step's text (its context before it), when it asks
+    for a number and states two or more, and the context is short enough to write out in
+    the step (`max_tokens`); else None."""
+    if not _ASKS_NUMBER.search(question):
+        return None
+    text = f"{context.strip()} {question.strip()}" if context and context.strip() else question.strip()
+    if len(numbers_in(text)) < 2 or approx_tokens(text) > max_tokens:
+        return None
+    return " ".join(text.split())

@@ -18,7 +18,7 @@ from subroute.allocate import Allocator, ConfidenceAllocator
 from subroute.decompose import Decomposer, PromptedDecomposer, Subtask
 from subroute.errors import SubrouteError
 from subroute.execute import DEFAULT_STEP_BUDGET, Executor
-from subroute.gate import Gate
+from subroute.gate import Gate, program_text
 from subroute.inline import split_inline
 from subroute.pool import Pool
 from subroute.prompts import check_question
@@ -163,8 +163,15 @@ class Reasoner:
         t.route, t.route_reason = "whole", reason
         spent = f" after {len(t.steps)} step(s)" if t.steps else ""
         t.notes.append(f"routed the whole question{spent}: {reason}")
-        rec = self.whole.run_step(Subtask(len(t.steps) + 1, question), [], retriever)
-        rec.note = "; ".join(n for n in ("the whole question", rec.note) if n)
+        k = len(t.steps) + 1
+        program = program_text(question, retriever.context if retriever else None,
+                               max_tokens=self.executor.step_budget) if self.whole.programs else None
+        if program is not None:  # a question that asks for a number: one program over what it states
+            rec = self.whole.run_step(Subtask(k, program, type="synthesis"), [], None)
+        else:
+            rec = self.whole.run_step(Subtask(k, question), [], retriever)
+        what = "the whole question as one program" if program is not None else "the whole question"
+        rec.note = "; ".join(n for n in (what, rec.note) if n)
         t.steps.append(rec)
         t.answer = rec.answer
 

@@ -134,3 +134,33 @@ def test_reasoning_gym_defaults_and_errors(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setitem(sys.modules, "reasoning_gym", None)
     with pytest.raises(SubrouteError, match=r"subroute\[bench\]"):
         reasoning_gym_examples(["chain_sum"], 1, seed=0)
+
+
+def test_reasoning_gym_answers_are_scored_by_reasoning_gym() -> None:
+    from subroute.bench.datasets import score
+
+    ex = next(e for e in reasoning_gym_examples(["family_relationships"], 3, seed=1000))
+    assert score(ex.answer, ex) == (True, 1.0)
+    assert score("zzz", ex)[0] is False
+    plain = load_jsonl_line('{"question": "Where?", "answer": "Tarnholm"}')
+    assert score("Tarnholm", plain) == (True, 1.0) and score("Velmark", plain)[0] is False
+
+
+def load_jsonl_line(line: str):
+    import json
+
+    from subroute.bench.datasets import parse_example
+
+    return parse_example(json.loads(line), default_id="1")
+
+
+def test_the_external_suite_ships_its_sets() -> None:
+    from subroute.bench.datasets import EXTERNAL_RG_TASKS, EXTERNAL_SETS, external_examples
+
+    inline, multihop, rg = (external_examples(name) for name in EXTERNAL_SETS)
+    assert len(inline) == len(multihop) == len(rg) == 24
+    assert all(e.context is None and e.meta["kind"] for e in inline)
+    assert all(e.context and e.meta["hops"] >= 2 for e in multihop)
+    assert {e.meta["task"] for e in rg} == set(EXTERNAL_RG_TASKS) and len(EXTERNAL_RG_TASKS) >= 6
+    with pytest.raises(SubrouteError, match="unknown external set 'nope'"):
+        external_examples("nope")

@@ -92,3 +92,18 @@ def test_report_without_rows_or_references(tmp_path: Path) -> None:
     paths = write_report(tmp_path / "r", rows, title="routers only", config={}, notes=[])
     assert paths["pareto"].read_bytes()[:8] == PNG_MAGIC
     assert "router@0.9" in format_table(rows)
+
+
+def test_the_suite_table_and_plot_compare_router_cascade_and_best_single(tmp_path: Path, rows: list[dict]) -> None:
+    from subroute.bench.report import suite_table, write_suite
+
+    table = suite_table({"a": rows, "b": rows})
+    lines = table.splitlines()
+    assert lines[0].split()[:3] == ["set", "n", "best"] and lines[2].startswith("a") and lines[3].startswith("b")
+    paths = write_suite(tmp_path, {"a": rows})
+    assert paths["plot"].read_bytes()[:8] == PNG_MAGIC and "suite.png" not in paths["suite"].read_text()
+    picks = json.loads((tmp_path / "suite.json").read_text())["a"]
+    # the best single model is the most accurate, the cheaper of a tie; no default router or cascade ran here
+    assert picks["best single"]["name"] == "direct:mid" and picks["largest"]["name"] == "direct:large"
+    assert picks["router"] is None and picks["cascade"] is None
+    assert "direct:mid" in lines[2] and "0.750 @ 50%" in lines[2]  # best single: accuracy @ cost share of the largest

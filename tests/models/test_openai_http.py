@@ -4,8 +4,6 @@ answer garbage) to check timeouts, retries and error messages."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import pytest
 from subroute import BackendError, Pool
 from subroute.prompts import answer_messages
 from tests.conftest import CONTEXT
-from tests.servers import free_port, llama_cpp_server
+from tests.servers import RawServer, free_port, llama_cpp_server
 
 pytestmark = pytest.mark.slow
 KEY = "sk-test-SECRET-4f9d2a"
@@ -86,50 +84,9 @@ def test_unreachable_endpoint_is_one_line(tmp_path, monkeypatch):
         _pool(tmp_path, url, retries=0)["served-smol"].generate("hi")
 
 
-class _RawServer:
-    """A one-purpose HTTP server on 127.0.0.1 that hangs or answers a fixed byte string."""
-
-    def __init__(self, reply: bytes | None) -> None:
-        self.reply = reply
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.requests = 0
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-
-    def _run(self) -> None:
-        conns = []
-        while not self._stop.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.requests += 1
-            conns.append(c)
-            c.settimeout(2)
-            try:
-                c.recv(65536)
-                if self.reply is not None:
-                    c.sendall(self.reply)
-                    c.close()
-            except OSError:
-                pass
-        for c in conns:
-            c.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._t.join(timeout=5)
-        self.sock.close()
-
-
 def test_hanging_server_times_out_after_bounded_retries(tmp_path, monkeypatch):
     monkeypatch.delenv("SR_TEST_KEY", raising=False)
-    srv = _RawServer(None)
+    srv = RawServer(None)
     try:
         t0 = time.time()
         with pytest.raises(BackendError, match=r"no answer from .* within 0\.5s") as ei:
@@ -144,7 +101,7 @@ def test_hanging_server_times_out_after_bounded_retries(tmp_path, monkeypatch):
 @pytest.mark.parametrize("body", [b"this is not json at all", b'{"choices": "oops"', b'{"object": "chat.completion"}'])
 def test_garbage_answer_is_a_clear_error(tmp_path, body):
     head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
-    srv = _RawServer(head + body)
+    srv = RawServer(head + body)
     try:
         with pytest.raises(BackendError, match=r"model 'served-smol': (garbled response|response from .* has no choices)"):
             _pool(tmp_path, f"http://127.0.0.1:{srv.port}/v1", key_env=None, retries=0)["served-smol"].generate("hi")
@@ -155,7 +112,7 @@ def test_garbage_answer_is_a_clear_error(tmp_path, body):
 def test_server_error_status_names_model(tmp_path):
     body = b'{"error": {"message": "CUDA out of memory"}}'
     head = b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
-    srv = _RawServer(head + body)
+    srv = RawServer(head + body)
     try:
         with pytest.raises(BackendError, match=r"model 'served-smol': server error 500 .*CUDA out of memory"):
             _pool(tmp_path, f"http://127.0.0.1:{srv.port}/v1", key_env=None, retries=0)["served-smol"].generate("hi")

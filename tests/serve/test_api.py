@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import socket
 import threading
 import time
 import urllib.request
@@ -25,7 +24,7 @@ from subroute.serve.chat import question_and_context
 from subroute.serve.schemas import ChatMessage
 from tests.fakes import VOSS_DOCUMENTS, ScriptedModel, make_pool
 from tests.serve.conftest import client
-from tests.servers import free_port
+from tests.servers import RawServer, free_port
 
 DECOMP = "1. Who founded Voss Glassworks?\n2. Where was #1 born?"
 
@@ -330,45 +329,6 @@ def test_concurrency_is_bounded_and_queued_requests_all_finish(serve):
 
 
 # -- faults: backends down, hanging, answering garbage -----------------------------------------
-
-class RawServer:
-    """An HTTP 'backend' on 127.0.0.1 that hangs (reply=None) or answers fixed bytes."""
-
-    def __init__(self, reply: bytes | None) -> None:
-        self.reply = reply
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-
-    def _run(self) -> None:
-        conns = []
-        while not self._stop.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            conns.append(c)
-            try:
-                c.settimeout(2)
-                c.recv(65536)
-                if self.reply is not None:
-                    c.sendall(self.reply)
-                    c.close()
-            except OSError:
-                pass
-        for c in conns:
-            c.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._t.join(timeout=5)
-        self.sock.close()
-
 
 @pytest.fixture
 def faulty():

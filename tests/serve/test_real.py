@@ -18,6 +18,7 @@ from subroute.prompts import answer_messages
 from subroute.reasoner import Reasoner
 from subroute.serve import create_app
 from tests.conftest import CONTEXT
+from tests.fakes import DISTRACTORS
 from tests.serve.conftest import client
 from tests.servers import llama_cpp_server
 
@@ -53,11 +54,12 @@ def test_default_pool_pass_through_and_router(serve, default_pool):
                                     messages=[{"role": "user", "content": "Write a long story."}])
     assert cut.choices[0].finish_reason == "length" and cut.usage.completion_tokens == 2
     # the router: same answer and same steps as the Reasoner called directly
-    r = c.chat.completions.create(model="subroute", messages=[{"role": "system", "content": CONTEXT},
+    docs = CONTEXT + "\n\n" + DISTRACTORS  # longer than one step's passages: the router splits the question
+    r = c.chat.completions.create(model="subroute", messages=[{"role": "system", "content": docs},
                                                               {"role": "user", "content": QUESTION}])
     info = r.model_extra["subroute"]
     trace = c.get(f"/traces/{info['trace_id']}", cast_to=object)
-    direct = Reasoner.default(default_pool).answer(QUESTION, CONTEXT)
+    direct = Reasoner.default(default_pool).answer(QUESTION, docs)
     direct_trace = direct.to_dict()
     assert r.choices[0].message.content == direct.answer and direct.answer
     assert [s["model"] for s in trace["steps"]] == [s["model"] for s in direct_trace["steps"]]

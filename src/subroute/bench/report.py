@@ -305,7 +305,7 @@ def suite_table(per_set: dict[str, list[dict[str, Any]]]) -> str:
     """One line per set: accuracy and cost (as a share of the largest model's) of the best
     single model, the cascade, the router and the router without its gate."""
     cols = ["best single", "cascade", "router", "router-nogate"]
-    head = f"{'set':<15}{'n':>4}  " + "  ".join(f"{c:>24}" for c in cols)
+    head = f"{'set':<15}{'n':>4}  {'best single':<17}" + "".join(f"{c:>16}" for c in cols)
     lines = [head, "-" * len(head)]
     for name, rows in per_set.items():
         pick = _suite_rows(rows)
@@ -314,11 +314,11 @@ def suite_table(per_set: dict[str, list[dict[str, Any]]]) -> str:
         for c in cols:
             r = pick[c]
             share = f"{r['cost'] / base:.0%}" if r and base else "-"
-            cells.append(f"{(r['name'] + ' ') if c == 'best single' and r else ''}{_acc(r['accuracy']) if r else '-'}"
-                         f" @ {share}" if r else "-")
+            cells.append(f"{_acc(r['accuracy'])} @ {share}" if r else "-")
+        best = pick["best single"]["name"] if pick["best single"] else "-"
         n = max((r["n"] for r in rows), default=0)
-        lines.append(f"{name:<15}{n:>4}  " + "  ".join(f"{x:>24}" for x in cells))
-    lines.append("accuracy @ cost as a share of the largest model's (direct); cascade at the router's threshold")
+        lines.append(f"{name:<15}{n:>4}  {best:<17}" + "".join(f"{x:>16}" for x in cells))
+    lines.append("accuracy @ cost as a share of the largest model's (direct); the cascade at the router's threshold")
     return "\n".join(lines)
 
 
