@@ -12,7 +12,7 @@ by the generator's own rule (half from the neighbourhood of the question's entit
 the order is shuffled, seeded per question. Then it runs Qwen-1.5B and Qwen-0.5B directly,
 the default router, the router at --low, each --router NAME=DIR (a folder from `subroute
 train`: its learned allocator, else the confidence rule at the default threshold) and
-(with --oracle) the oracle on every size, and
+(with --oracle) the oracle and (with --nogate) the default router without its gate on every size, and
 prints each system's accuracy and its cost as a fraction of Qwen-1.5B's at that size,
 measured in the same run.
 Model calls are cached, so a rerun costs nothing.
@@ -45,6 +45,7 @@ def main() -> None:
     ap.add_argument("--router", action="append", default=[],
                     help="NAME=DIR: also run this trained router (repeatable; DIR 'shipped' = the package's)")
     ap.add_argument("--oracle", action="store_true", help="also run the oracle (cheapest right model per gold step)")
+    ap.add_argument("--nogate", action="store_true", help="also run the default router without its gate")
     ap.add_argument("--out", default="bench-context", help="folder for one report per size and summary.json")
     a = ap.parse_args()
     lo, hi = (int(x) for x in a.hops.split("-"))
@@ -60,6 +61,9 @@ def main() -> None:
                router(pool, a.low, decomposer=default.decomposer),
                ReasonerSystem(default, "router", "router-default")]
     systems += [trained_router(pool, spec) for spec in a.router]
+    if a.nogate:
+        nogate = Reasoner(pool, default.decomposer, default.executor.allocator, name="router-nogate")
+        systems.append(ReasonerSystem(nogate, nogate.name, "router-nogate"))
     if a.oracle:
         systems.append(OracleSystem(pool))
     out = Path(a.out)

@@ -340,17 +340,20 @@ def write_suite(out_dir: str | Path, per_set: dict[str, list[dict[str, Any]]]) -
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     width = 0.8 / len(cols)
     for k, c in enumerate(cols):
-        xs, ys = [], []
+        xs, ys, shares = [], [], []
         for i, name in enumerate(per_set):
-            r = picks[name][c]
+            r, big = picks[name][c], picks[name]["largest"]
             if r:
                 xs.append(i + (k - (len(cols) - 1) / 2) * width)
                 ys.append(r["accuracy"])
+                shares.append(f"{r['cost'] / big['cost']:.0%}" if big and big["cost"] else "")
         ax.bar(xs, ys, width, label=c)
+        for x, y, s in zip(xs, ys, shares):  # the cost, as a share of the largest model's, on each bar
+            ax.text(x, y + 0.01, s, ha="center", va="bottom", fontsize=6)
     ax.set_xticks(range(len(per_set)), list(per_set))
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1)
-    ax.set_title("external suite: accuracy per set")
+    ax.set_title("external suite: accuracy per set (cost as a share of the largest model's on each bar)", fontsize=9)
     ax.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.1))
     fig.tight_layout()
     fig.savefig(out / "suite.png", dpi=120)
