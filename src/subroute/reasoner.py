@@ -126,35 +126,40 @@ class Reasoner:
             first = self.gate.up_front(context, self.executor.step_budget) if self.gate else None
             if first is not None and first.whole:
                 self._whole(question, retriever, t, "; ".join(first.reasons))
-                t.wall_s = time.perf_counter() - t0
-                return t
-            d = self.decomposer.decompose(question, example)
-            t.overhead += [CallRecord.of("decompose", c, self.pool) for c in d.calls]
-            t.notes += [n for n in (d.fallback, d.note) if n]
-            check = self.gate.before(message, d) if self.gate else None
-            answers: list[str] = []
-            if check is None or not check.whole:
-                for step in d.steps:
-                    rec = self.executor.run_step(step, answers, retriever, t.steps)
-                    t.steps.append(rec)
-                    if rec.note:
-                        t.notes.append(f"step {rec.index}: {rec.note}")
-                    answers.append(rec.answer)
-                    check = self.gate.after(rec, rec.seen) if self.gate else None
-                    if check is not None and check.whole:
-                        break
-            if check is not None and check.whole:
-                self._whole(question, retriever, t, "; ".join(check.reasons))
             else:
-                t.answer = answers[-1] if answers else ""
-                if self.integrate.startswith("model:") and len(answers) > 1:
-                    t.answer = self._integrate(question, d.steps, answers, t)
+                self._by_steps(question, message, example, retriever, t)
         except SubrouteError as e:
             t.error = str(e)
             if raise_errors:
                 raise
         t.wall_s = time.perf_counter() - t0
         return t
+
+    def _by_steps(self, question: str, message: str, example: Example | None, retriever: BM25Retriever | None,
+                  t: Trace) -> None:
+        """Decompose, then run the steps in order; the gate may send the question whole before
+        the first step or after any."""
+        d = self.decomposer.decompose(question, example)
+        t.overhead += [CallRecord.of("decompose", c, self.pool) for c in d.calls]
+        t.notes += [n for n in (d.fallback, d.note) if n]
+        check = self.gate.before(message, d) if self.gate else None
+        answers: list[str] = []
+        if check is None or not check.whole:
+            for step in d.steps:
+                rec = self.executor.run_step(step, answers, retriever, t.steps)
+                t.steps.append(rec)
+                if rec.note:
+                    t.notes.append(f"step {rec.index}: {rec.note}")
+                answers.append(rec.answer)
+                check = self.gate.after(rec, rec.seen) if self.gate else None
+                if check is not None and check.whole:
+                    break
+        if check is not None and check.whole:
+            self._whole(question, retriever, t, "; ".join(check.reasons))
+            return
+        t.answer = answers[-1] if answers else ""
+        if self.integrate.startswith("model:") and len(answers) > 1:
+            t.answer = self._integrate(question, d.steps, answers, t)
 
     def _whole(self, question: str, retriever: BM25Retriever | None, t: Trace, reason: str) -> None:
         """The whole-question route: one step over the whole context; steps already run stay
