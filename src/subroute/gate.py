@@ -85,10 +85,11 @@ class GateCheck:
 
 
 def _names_and_numbers(text: str) -> list[str]:
-    words = _WORD.findall(REF.sub(" ", text))
+    text = REF.sub(" ", text)
+    words = _WORD.findall(text)
     first = words[0] if words else ""
     out = []
-    for m in _TOKEN.finditer(REF.sub(" ", text)):
+    for m in _TOKEN.finditer(text):
         tok = m.group(0).strip("'’-")
         if not tok or tok.lower() in _NOT_NAMES or (tok == first and not tok[0].isdigit()):
             continue
@@ -147,8 +148,8 @@ class Gate:
                 check.reasons.append(f"step {s.index} names {shown}, which the question does not")
         return check
 
-    def after(self, rec: StepRecord, passages: list[str]) -> GateCheck:
-        """Checks of one step's accepted answer."""
+    def after(self, rec: StepRecord) -> GateCheck:
+        """Checks of one step's accepted answer against the passages it was given (`rec.seen`)."""
         check = GateCheck()
         answer = rec.answer.strip()
         if not answer or not rec.calls:  # computed, reused or empty: nothing a model said to check
@@ -156,7 +157,7 @@ class Gate:
         if _INSTRUCTION.search(answer):
             check.reasons.append(f"step {rec.index}'s answer is the instruction text")
             return check
-        if passages and not is_synthesis(rec.type, rec.depends_on) and not grounded(answer, passages):
+        if rec.seen and not is_synthesis(rec.type, rec.depends_on) and not grounded(answer, rec.seen):
             check.reasons.append(f"step {rec.index}'s answer '{answer[:40]}' names nothing in its passages")
         return check
 

@@ -151,7 +151,7 @@ class Reasoner:
                 if rec.note:
                     t.notes.append(f"step {rec.index}: {rec.note}")
                 answers.append(rec.answer)
-                check = self.gate.after(rec, rec.seen) if self.gate else None
+                check = self.gate.after(rec) if self.gate else None
                 if check is not None and check.whole:
                     break
         if check is not None and check.whole:
