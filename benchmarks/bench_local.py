@@ -14,6 +14,7 @@ import time
 import llama_cpp
 
 from subroute import Pool
+from subroute.models.llamacpp import load_llama
 
 PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper who finds a map."}]
 
@@ -36,10 +37,10 @@ def main() -> None:
     for m in pool:
         ours = m.backend
         toks, _ = ours.prompt_tokens(PROMPT)
-        direct = llama_cpp.Llama(model_path=ours.path, n_ctx=ours.n_ctx, n_threads=a.threads, n_threads_batch=a.threads,
-                                 logits_all=False, verbose=False)
-        full = llama_cpp.Llama(model_path=ours.path, n_ctx=1024, n_threads=a.threads, n_threads_batch=a.threads,
-                               logits_all=True, verbose=False)
+        direct = load_llama(llama_cpp, model_path=ours.path, n_ctx=ours.n_ctx, n_threads=a.threads, n_threads_batch=a.threads,
+                            logits_all=False, verbose=False)
+        full = load_llama(llama_cpp, model_path=ours.path, n_ctx=1024, n_threads=a.threads, n_threads_batch=a.threads,
+                          logits_all=True, verbose=False)
         s, d, f = [], [], []
         for _ in range(a.repeats):
             ours.llm.reset()  # no prefix reuse: measure prompt + generation like the others

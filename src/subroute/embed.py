@@ -138,14 +138,14 @@ def prepare() -> Path:
 def _model():
     global _llm
     if _llm is None:
-        from subroute.models.llamacpp import import_llama
+        from subroute.models.llamacpp import import_llama, load_llama
 
         llama_cpp = import_llama()
         path = prepare()
         try:
             # one thread: a step's embedding is ~7 ms on it, and more threads only spin against
             # the generating models' threads (1 s a call measured with two of each on 2 cores)
-            _llm = llama_cpp.Llama(model_path=str(path), embedding=True, n_ctx=MAX_TOKENS, n_batch=MAX_TOKENS,
+            _llm = load_llama(llama_cpp, model_path=str(path), embedding=True, n_ctx=MAX_TOKENS, n_batch=MAX_TOKENS,
                                    n_ubatch=MAX_TOKENS, n_threads=1, n_threads_batch=1, verbose=False,
                                    pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN)
         except (ValueError, RuntimeError) as e:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from subroute import SubrouteError
+from subroute.models.llamacpp import load_llama
 from subroute.prompts import answer_messages
 from tests.conftest import CONTEXT
 
@@ -42,7 +43,7 @@ def test_logprobs_equal_llama_cpp_logits_all(default_pool):
     prompt, _ = backend.prompt_tokens(msgs)
     gen = [backend.llm.tokenize(t.token.encode(), add_bos=False, special=False) for t in c.tokens]
     gen_ids = [g[0] for g in gen]
-    ref = llama_cpp.Llama(model_path=backend.path, n_ctx=1024, logits_all=True, verbose=False, n_threads=2)
+    ref = load_llama(llama_cpp, model_path=backend.path, n_ctx=1024, logits_all=True, verbose=False, n_threads=2)
     ref.eval(prompt)  # then one token at a time, the way generation feeds them back
     for t in gen_ids[:-1]:
         ref.eval([t])
@@ -80,3 +81,26 @@ def test_model_loaded_once_across_pools(default_pool):
     from subroute import Pool
 
     assert Pool.load()["smollm2-135m"].backend is default_pool["smollm2-135m"].backend
+
+
+def test_an_amx_build_loads_without_extra_buffer_types():
+    """llama.cpp's AMX repacking crashes on Q4_K weights (ggml-org/llama.cpp#20824): on a
+    build that reports AMX, models load with extra buffer types off, for that load only."""
+    from types import SimpleNamespace
+
+    from subroute.models.llamacpp import amx_build
+
+    seen = []
+
+    class Params:
+        use_extra_bufts = True
+
+    low = SimpleNamespace(llama_model_default_params=Params)
+    fake = SimpleNamespace(llama_cpp=low, llama_print_system_info=lambda: b"CPU : AVX2 = 1 | AMX_INT8 = 1 |",
+                           Llama=lambda **kw: seen.append(low.llama_model_default_params().use_extra_bufts))
+    assert amx_build(fake)
+    load_llama(fake, model_path="x")
+    assert seen == [False] and low.llama_model_default_params is Params  # restored after the load
+    fake.llama_print_system_info = lambda: b"CPU : AVX2 = 1 | AMX_INT8 = 0 |"
+    load_llama(fake, model_path="x")
+    assert seen == [False, True]

@@ -14,12 +14,20 @@ The chat template is the one stored in the GGUF (``tokenizer.chat_template``), r
 llama-cpp-python's Jinja2 formatter, as its own server does. The KV cache is reused across
 calls for the longest common token prefix (same system prompt and context), and a lock
 serialises calls because a llama.cpp context is not thread-safe.
+
+On CPUs with AMX (Intel Sapphire Rapids and newer), a llama.cpp built for the machine
+repacks Q4_K weights into its AMX buffer type and then crashes on the first evaluation
+(SIGSEGV in ``ggml_backend_amx_mul_mat``, ggml-org/llama.cpp#20824; seen here with all three
+default models). `load_llama` therefore loads with llama.cpp's extra buffer types off when
+the build reports AMX, which keeps the plain CPU path.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -35,6 +43,48 @@ def import_llama():
     return llama_cpp
 
 
+_LOAD_LOCK = threading.Lock()
+
+
+def amx_build(llama_cpp: Any) -> bool:
+    """Whether this llama.cpp build repacks weights for AMX (see the module docstring)."""
+    try:
+        info = llama_cpp.llama_print_system_info()
+    except Exception:  # an older or stripped build: nothing to turn off
+        return False
+    return "AMX_INT8 = 1" in (info.decode(errors="replace") if isinstance(info, bytes) else str(info))
+
+
+@contextmanager
+def _model_params(llama_cpp: Any, **fields: Any) -> Iterator[None]:
+    # llama-cpp-python's Llama() takes no argument for these fields of llama_model_params:
+    # it builds them from llama_model_default_params(), so that is what is set for one load
+    low = llama_cpp.llama_cpp
+    default = low.llama_model_default_params
+
+    def params():
+        p = default()
+        for k, v in fields.items():
+            if hasattr(p, k):
+                setattr(p, k, v)
+        return p
+
+    with _LOAD_LOCK:
+        low.llama_model_default_params = params
+        try:
+            yield
+        finally:
+            low.llama_model_default_params = default
+
+
+def load_llama(llama_cpp: Any, **kwargs: Any) -> Any:
+    """`llama_cpp.Llama(**kwargs)`, with the extra buffer types off on an AMX build."""
+    if not amx_build(llama_cpp):
+        return llama_cpp.Llama(**kwargs)
+    with _model_params(llama_cpp, use_extra_bufts=False):
+        return llama_cpp.Llama(**kwargs)
+
+
 class LlamaCppModel:
     """A GGUF file loaded once; `generate` returns tokens with their log-probabilities."""
 
@@ -47,8 +97,8 @@ class LlamaCppModel:
         self.lora_path = lora_path
         threads = n_threads or max(1, min(os.cpu_count() or 1, 8))
         try:
-            self.llm = llama_cpp.Llama(
-                model_path=self.path, n_ctx=n_ctx or 4096, n_threads=threads,
+            self.llm = load_llama(
+                llama_cpp, model_path=self.path, n_ctx=n_ctx or 4096, n_threads=threads,
                 n_threads_batch=threads, logits_all=False, seed=seed, verbose=False, lora_path=lora_path,
             )
         except (ValueError, RuntimeError) as e:
