@@ -20,7 +20,7 @@ from subroute import pool as pool_module
 from subroute.models.base import Completion, GenerateParams, Message
 from subroute.pool import Pool
 from subroute.serve import create_app
-from subroute.serve.chat import question_and_context
+from subroute.serve.chat import EmptyQuestion, question_and_context
 from subroute.serve.schemas import ChatMessage
 from tests.fakes import VOSS_DOCUMENTS, ScriptedModel, make_pool
 from tests.serve.conftest import client
@@ -85,10 +85,18 @@ def test_last_user_message_is_the_question_and_the_rest_the_context():
 
 
 def test_context_question_parts_are_split_only_at_a_line_start():
-    q, ctx = question_and_context([ChatMessage(role="user", content="Context:\nVoss was born in Tarnholm.\n\nQuestion: Where?")])
-    assert (q, ctx) == ("Where?", "Voss was born in Tarnholm.")
+    from subroute.inline import split_inline
+
+    # the message goes to the pipeline as sent; the pipeline splits it, and its trace says so
+    msg = "Context:\nVoss was born in Tarnholm.\n\nQuestion: Where?"
+    q, ctx = question_and_context([ChatMessage(role="user", content=msg)])
+    assert (q, ctx) == (msg, None)
+    inline = split_inline(q)
+    assert (inline.question, inline.context(ctx)) == ("Where?", "Voss was born in Tarnholm.")
     q, ctx = question_and_context([ChatMessage(role="user", content="What is the question: why?")])
-    assert (q, ctx) == ("What is the question: why?", None)
+    assert (split_inline(q).question, split_inline(q).context(ctx)) == ("What is the question: why?", None)
+    with pytest.raises(EmptyQuestion):
+        question_and_context([ChatMessage(role="user", content="Context:\nVoss was born in Tarnholm.\n\nQuestion: ")])
 
 
 # -- answers --------------------------------------------------------------------------------
@@ -120,6 +128,15 @@ def test_router_answers_with_usage_cost_and_a_trace(serve):
     assert r.usage.completion_tokens == sum(c["output_tokens"] for c in calls)
     assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
     assert info["cost"] == pytest.approx(trace["cost"]) and info["cost"] > 0
+
+
+def test_statements_in_the_chat_message_are_the_traces_context(serve):
+    base = serve(create_app(_pool(), token=""))
+    msg = "Voss Glassworks was founded by Mirela Voss. Mirela Voss was born in Tarnholm. " + USER[-1]["content"]
+    r = client(base).chat.completions.create(model="subroute:cascade", messages=[{"role": "user", "content": msg}])
+    trace = json.loads(_get(f"{base}/traces/{r.model_extra['subroute']['trace_id']}")[1])
+    assert trace["question"] == USER[-1]["content"]
+    assert trace["context_taken"] == ["Voss Glassworks was founded by Mirela Voss.", "Mirela Voss was born in Tarnholm."]
 
 
 def test_pass_through_sends_the_chat_unchanged_to_that_model_alone(serve):

@@ -28,18 +28,16 @@ def last_user(messages: list[ChatMessage]) -> int:
 
 
 def question_and_context(messages: list[ChatMessage]) -> tuple[str, str | None]:
-    """(question, context) for the router; raises EmptyQuestion. The last user message is
-    read as the pipeline reads any message (`subroute.inline`): a ``Question:`` line or
-    statements before the question split it."""
+    """(message, context) for the router; raises EmptyQuestion. The message is the last user
+    message as sent, and the context the other messages: the pipeline reads the message as it
+    reads any (`subroute.inline`: a ``Question:`` line or statements before the question are
+    its context), so the trace records what it took as context, as for `ask` and the API."""
     i = last_user(messages)
     parts = [m.text.strip() for k, m in enumerate(messages) if k != i and m.text.strip()]
-    if not messages[i].text.strip():
+    message = messages[i].text.strip()
+    if not message or not split_inline(message).question.strip():
         raise EmptyQuestion("the question (the last user message) is empty; send a question")
-    inline = split_inline(messages[i].text)
-    question = inline.question.strip()
-    if not question:
-        raise EmptyQuestion("the question (the last user message) is empty; send a question")
-    return question, inline.context("\n\n".join(parts))
+    return message, "\n\n".join(parts) or None
 
 
 def as_messages(messages: list[ChatMessage]) -> tuple[list[Message], str]:
