@@ -126,3 +126,107 @@ def test_program_text_wants_a_number_question_with_numbers():
     assert program_text("Where was she born?", "Mirela was born in 1931 in Tarnholm, 12 km away.", max_tokens=100) is None
     assert program_text("How many legs?", None, max_tokens=100) is None  # no numbers to compute with
     assert program_text("How old was she in 1958?", "born in 1931 " * 80, max_tokens=100) is None  # too long to write out
+
+
+# ---- the learned route policy ----------------------------------------------------------------
+
+def _policy(tmp_path, pool, heads):
+    import json
+
+    from subroute.learned import ROUTE_VERSION, RoutePolicy, pool_signature
+
+    (tmp_path / "manifest.json").write_text(json.dumps({"kind": "route", "version": ROUTE_VERSION,
+                                                        "pool": pool_signature(pool), "heads": heads}))
+    return RoutePolicy(tmp_path, pool)
+
+
+def _head(feature, weight, bias=0.0):
+    return {"features": [feature], "mean": [0.0], "scale": [1.0], "weights": [weight], "bias": bias}
+
+
+WORD_PROBLEM = ("A ferry ticket costs 14 crowns. Bettany bought one for herself and one for each of her two sons, "
+                "3 tickets in all. How many crowns did she pay in total?")
+
+
+def _number_pool():
+    # a plain answer's prompt has the statements as "Context:"; a program's is the one question
+    small = ScriptedModel("s", {"Context:": ("42", 0.9), "Bettany": ("14 * 3", 0.95)})
+    dec = ScriptedModel("d", {}, default=("1. How many crowns did she pay?", 1.0))
+    return make_pool({"s": ("small", 0.1, small), "d": ("medium", 1.0, dec),
+                      "l": ("large", 10.0, ScriptedModel("l", {}))}), small
+
+
+def test_route_features_read_the_question_and_the_steps():
+    from subroute.gate import route_features
+
+    f = route_features("How many legs do 3 cats and 2 birds have?", None)
+    assert f["asks_number"] == 1.0 and f["has_context"] == 0.0 and f["numbers"] > f["operators"] == 0.0
+    d = Decomposition([Subtask(1, "Who founded Voss Glassworks?"), Subtask(2, "Where was Miroslav born?", (1,))],
+                      confidence=0.9)
+    f = route_features(QUESTION, VOSS_DOCUMENTS, d, message=QUESTION)
+    assert (f["steps"], f["confidence"], f["ungrounded"], f["instruction_steps"]) == (2.0, 0.9, 1.0, 0.0)
+    assert f["context_tokens"] > 0 and f["clauses"] == 2.0  # "which", "of"
+
+
+def test_the_program_head_can_ask_a_number_question_plainly(tmp_path):
+    pool, small = _number_pool()
+    plain = Gate.at(0.5, _policy(tmp_path, pool, {"program": _head("asks_number", -5.0)}))
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator.at(0.5), gate=plain).answer(WORD_PROBLEM)
+    assert t.route == "whole" and t.answer == "42" and t.steps[0].calls[-1].program is None
+    assert any("asked plainly, not as a program" in n for n in t.notes)
+    keep = Gate.at(0.5, _policy(tmp_path, pool, {"program": _head("asks_number", 5.0)}))
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator.at(0.5), gate=keep).answer(WORD_PROBLEM)
+    assert t.steps[0].calls[-1].program == "14 * 3"
+
+
+def test_the_split_head_sends_sound_steps_whole_when_it_expects_that_cheaper(tmp_path):
+    pool, *_ = voss_chain()
+    gate = Gate.at(0.5, _policy(tmp_path, pool, {"split": _head("steps", -5.0)}))
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator.at(0.5), gate=gate).answer(QUESTION,
+                                                                                                      VOSS_DOCUMENTS)
+    assert t.route == "whole" and "route policy expects the whole question to be cheaper" in t.route_reason
+    gate = Gate.at(0.5, _policy(tmp_path, pool, {"split": _head("steps", 5.0)}))
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator.at(0.5), gate=gate).answer(QUESTION,
+                                                                                                      VOSS_DOCUMENTS)
+    assert t.route == "steps" and t.answer == "Velmark"
+
+
+def test_a_route_policy_for_another_pool_or_of_another_kind_is_refused(tmp_path):
+    import json
+
+    import pytest
+
+    from subroute.errors import SubrouteError
+    from subroute.learned import RoutePolicy
+
+    pool, *_ = voss_chain()
+    other, *_ = voss_chain()
+    _policy(tmp_path, pool, {"split": _head("steps", 1.0)})
+    with pytest.raises(SubrouteError, match="trained for another pool"):
+        RoutePolicy(tmp_path, make_pool({"x": ("small", 0.1, ScriptedModel("x", {}))}))
+    (tmp_path / "manifest.json").write_text(json.dumps({"kind": "allocator", "version": 1}))
+    with pytest.raises(SubrouteError, match="not a version-1 route-policy artifact"):
+        RoutePolicy(tmp_path, pool)
+    with pytest.raises(SubrouteError, match="no readable manifest.json"):
+        RoutePolicy(tmp_path / "nowhere", pool)
+
+
+def test_a_route_can_be_forced():
+    import pytest
+
+    from subroute.errors import SubrouteError
+
+    pool, *_ = voss_chain()
+    r = _router(pool)
+    t = r.answer(QUESTION, route="steps")  # no context: the gate would route it whole; forced, it runs by steps
+    assert t.route == "steps" and len(t.steps) == 3
+    t = r.answer(QUESTION, VOSS_DOCUMENTS, route="whole")
+    assert t.route == "whole" and t.route_reason == "asked for the whole route" and t.calls[0].role != "decompose"
+    t = r.answer(QUESTION, VOSS_DOCUMENTS, route="program")
+    assert t.error and "the program route needs a question that asks for a number" in t.error
+    with pytest.raises(SubrouteError, match="route must be one of steps, whole, program"):
+        r.answer(QUESTION, route="fast")
+    # without a gate the whole route is the router's own allocator over the whole context
+    t = Reasoner(pool, PromptedDecomposer(pool, "d"), ConfidenceAllocator.at(0.5)).answer(QUESTION, VOSS_DOCUMENTS,
+                                                                                          route="whole")
+    assert t.route == "whole" and len(t.steps) == 1

@@ -18,6 +18,9 @@ from tests.fakes import ScriptedModel, make_pool
     ("abs(1979 - 2003)", "24"),
     ("2021 - 1962", "59"),
     ("10 / 4", "2.5"),
+    ("4.180 + (7.365 / 3.440)", "6.32098837209"),  # 12 significant digits
+    ("0.1 + 0.2", "0.3"),
+    ("z = (2040 - 1190) / 34", "25"),  # an assignment: its value (simpleeval's warning kept quiet)
     ("```python\n1990 - 1950\n```", "40"),
     ("`abs(2010 - 1987)`", "23"),
     ("abs(2010 - 1987)\nThis is the number of years.", "23"),

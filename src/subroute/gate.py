@@ -35,14 +35,23 @@ its short context) is asked as one program (`program_text`): the model writes a 
 expression over the numbers, which is evaluated safely, as program steps are; an expression
 that does not evaluate falls back to a plain answer, billed for both.
 
+A learned route policy (`learned.RoutePolicy`, trained by `subroute train routes` on labels
+of which route answered right most cheaply) adds two decisions over `route_features`, which
+cost nothing but the decomposer's call: whether steps that passed the checks above are
+still dearer than the whole question (its ``split`` head), and whether a question routed
+whole that asks for a number goes as one program or as a plain answer (its ``program``
+head). Without a policy, the rules alone decide and every such question is a program.
+
 What the gate does not do: judge whether a question *could* be split better (that is the
 decomposer's job), or spend a model call to decide.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from subroute.allocate import Allocator, CascadeAllocator
 from subroute.decompose import REF, Decomposition, is_synthesis
@@ -50,6 +59,9 @@ from subroute.program import numbers_in
 from subroute.retrieve import approx_tokens
 from subroute.scoring import normalize
 from subroute.trace import StepRecord
+
+if TYPE_CHECKING:
+    from subroute.learned import RoutePolicy
 
 # Capitalised words after the first of a step, and numbers: what a step claims the question is about.
 _TOKEN = re.compile(r"[A-Z][\w'’-]*|\d+(?:[.,]\d+)?")
@@ -109,14 +121,16 @@ class Gate:
     (`whole`, an allocator over the one step that is the whole question); `Reasoner` runs
     them (see the module docstring)."""
 
-    def __init__(self, whole: Allocator, *, min_confidence: float = DECOMPOSER_CONFIDENCE) -> None:
+    def __init__(self, whole: Allocator, *, min_confidence: float = DECOMPOSER_CONFIDENCE,
+                 policy: "RoutePolicy | None" = None) -> None:
         self.whole = whole
         self.min_confidence = min_confidence
+        self.policy = policy
 
     @classmethod
-    def at(cls, threshold: float) -> "Gate":
+    def at(cls, threshold: float, policy: "RoutePolicy | None" = None) -> "Gate":
         """The gate of the router at threshold t: its whole-question route is the cascade at t."""
-        return cls(CascadeAllocator(threshold))
+        return cls(CascadeAllocator(threshold), policy=policy)
 
     def up_front(self, context: str | None, step_budget: int) -> GateCheck:
         """Checks before anything is spent: a question with no context, or with one that a
@@ -128,8 +142,11 @@ class Gate:
             check.reasons.append(f"the whole context ({n} tokens) fits in one step's {step_budget}")
         return check
 
-    def before(self, message: str, decomposition: Decomposition) -> GateCheck:
-        """Checks of the steps against the message as sent (statements included)."""
+    def before(self, message: str, decomposition: Decomposition, *, question: str | None = None,
+               context: str | None = None) -> GateCheck:
+        """Checks of the steps against the message as sent (statements included); then, if
+        they pass and a route policy is loaded, its ``split`` head over `route_features` of
+        the question (`question`, else the message) and its `context`."""
         check = GateCheck()
         if decomposition.fallback:  # ran as one step already: nothing to gate
             return check
@@ -146,7 +163,24 @@ class Gate:
             if missing:
                 shown = ", ".join(f"'{t}'" for t in missing[:3])
                 check.reasons.append(f"step {s.index} names {shown}, which the question does not")
+        if not check.whole and self.policy is not None:
+            f = route_features(question or message, context, decomposition, message=message)
+            p = self.policy.prob("split", f)
+            if p is not None and p < self.policy.threshold("split"):
+                check.reasons.append(f"the route policy expects the whole question to be cheaper (p(steps) {p:.2f})")
         return check
+
+    def as_program(self, question: str, context: str | None, *, max_tokens: int) -> tuple[str | None, str | None]:
+        """The whole question as one program step's text (`program_text`), unless the route
+        policy's ``program`` head expects a plain answer to be right more cheaply; and a note
+        when it overrode the program."""
+        text = program_text(question, context, max_tokens=max_tokens)
+        if text is None or self.policy is None:
+            return text, None
+        p = self.policy.prob("program", route_features(question, context))
+        if p is not None and p < self.policy.threshold("program"):
+            return None, f"asked plainly, not as a program: the route policy expects that cheaper (p(program) {p:.2f})"
+        return text, None
 
     def after(self, rec: StepRecord) -> GateCheck:
         """Checks of one step's accepted answer against the passages it was given (`rec.seen`)."""
@@ -171,10 +205,14 @@ def grounded(answer: str, passages: list[str]) -> bool:
     return any(w in text for w in words)
 
 
-# a question that asks for a number
+# a question that asks for a number: how many/much, a value, sum or product, an expression to
+# evaluate ("What is 3 + 4?", "... 12 * 7 = ?"), an equation to solve for a variable
 _ASKS_NUMBER = re.compile(r"\bhow (?:many|much|old|long|far)\b|\bwhat is the (?:value|sum|total|difference|product)\b|"
-                          r"^\s*(?:calculate|compute|evaluate|work out)\b|\bfind the value\b|\bin (?:what|which) year\b",
-                          re.I)
+                          r"\b(?:calculate|compute|evaluate|work out)\b|\bfind the value\b|\bin (?:what|which) year\b|"
+                          r"\bsolve for [a-z]\b|\bwhat is \(?-?\d[\d.,]*\s*[-+*/×÷^]|"
+                          r"\d\s*[-+*/×÷^)]\s*\(?-?\d[^=?]*=\s*\??\s*$|\b(?:sum|product|multiplication|division) of\b|"
+                          r"\bsolve the following (?:multiplication|division|addition|subtraction|arithmetic)\b",
+                          re.I | re.M)
 
 
 def program_text(question: str, context: str | None, *, max_tokens: int) -> str | None:
@@ -187,3 +225,40 @@ def program_text(question: str, context: str | None, *, max_tokens: int) -> str 
     if len(numbers_in(text)) < 2 or approx_tokens(text) > max_tokens:
         return None
     return " ".join(text.split())
+
+
+_CLAUSE = re.compile(r"\b(?:of|whose|who|whom|which|that|where|when)\b|['’]s\b", re.I)
+_OPERATOR = re.compile(r"\d\s*[-+*/×÷^=]\s*\(?\d")
+
+
+def route_features(question: str, context: str | None, decomposition: Decomposition | None = None, *,
+                   message: str | None = None) -> dict[str, float]:
+    """What the route policy reads: the question and its context, as the gate sees them up
+    front (no call), and, given the decomposition, its confidence and how its steps sit with
+    the question (`message`, the question as sent, for grounding)."""
+    ctx = context.strip() if context else ""
+    text = f"{ctx} {question}" if ctx else question
+    clauses = len(_CLAUSE.findall(question))
+    f = {
+        "question_tokens": math.log1p(approx_tokens(question)),
+        "context_tokens": math.log1p(approx_tokens(ctx)) if ctx else 0.0,
+        "has_context": 1.0 if ctx else 0.0,
+        "numbers": math.log1p(len(numbers_in(text))),
+        "numbers_in_question": math.log1p(len(numbers_in(question))),
+        "asks_number": 1.0 if _ASKS_NUMBER.search(question) else 0.0,
+        "operators": 1.0 if _OPERATOR.search(question) else 0.0,
+        "clauses": float(min(clauses, 8)),
+        "names": math.log1p(len(_names_and_numbers(question))),
+    }
+    if decomposition is not None:
+        steps = decomposition.steps
+        source = message or question
+        f.update({
+            "confidence": decomposition.confidence if decomposition.confidence is not None else 1.0,
+            "steps": float(len(steps)),
+            "steps_over_clauses": float(len(steps) - (clauses + 1)),
+            "ungrounded": float(sum(len(ungrounded(s.text, source)) for s in steps)),
+            "instruction_steps": float(sum(bool(_INSTRUCTION.search(s.text)) for s in steps)),
+            "synthesis_steps": float(sum(is_synthesis(s.type, s.depends_on) for s in steps)),
+        })
+    return f

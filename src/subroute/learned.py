@@ -232,3 +232,55 @@ class TrainedDecomposer:
             return c
 
         return draw_steps(question, generate, max_steps=self.max_steps, retries=self.retries)
+
+
+ROUTE_VERSION = 1
+ROUTE_HEADS = ("program", "split")
+
+
+class RoutePolicy:
+    """The gate's learned route policy (an artifact folder from `subroute train routes`):
+    per head, a logistic regression over named features (`subroute.gate.route_features`),
+    standardised as in training. Heads:
+
+    - ``program``: for a question routed whole that asks for a number, the probability that
+      one program answers it right more cheaply than the plain whole-question route;
+    - ``split``: for a question whose steps passed the gate's checks, the probability that
+      the steps answer it right more cheaply than the whole question.
+
+    A head the artifact does not have is not consulted (the rules alone decide). An artifact
+    is tied to the pool whose calls labelled it: loading one for another pool is refused."""
+
+    def __init__(self, path: str | Path, pool: Pool) -> None:
+        p = Path(path)
+        try:
+            self.manifest = json.loads((p / "manifest.json").read_text())
+        except (OSError, ValueError):
+            raise SubrouteError(f"{p} is not a route-policy artifact (no readable manifest.json); "
+                                "train one with: subroute train routes") from None
+        if self.manifest.get("kind") != "route" or self.manifest.get("version") != ROUTE_VERSION:
+            raise SubrouteError(f"{p}: not a version-{ROUTE_VERSION} route-policy artifact; retrain it with: "
+                                "subroute train routes")
+        want = [(m["name"], m["identity"]) for m in self.manifest.get("pool", [])]
+        if want != [(m["name"], m["identity"]) for m in pool_signature(pool)]:
+            raise SubrouteError(f"the route policy at {p} was trained for another pool ({', '.join(n for n, _ in want)}); "
+                                "retrain it for this pool with: subroute train routes --pool FILE")
+        self.heads: dict[str, dict[str, Any]] = {}
+        for name, h in (self.manifest.get("heads") or {}).items():
+            if name not in ROUTE_HEADS or not {"features", "mean", "scale", "weights", "bias"} <= set(h):
+                raise SubrouteError(f"{p}: head '{name}' is not a route-policy head; retrain it with: subroute train routes")
+            self.heads[name] = h
+        self.path = p
+        self.name = f"route:{p.name}"
+
+    def prob(self, head: str, features: dict[str, float]) -> float | None:
+        """P(the head's route is the cheapest right one), or None without that head."""
+        h = self.heads.get(head)
+        if h is None:
+            return None
+        x = np.array([features.get(f, 0.0) for f in h["features"]], dtype=np.float64)
+        z = float(((x - np.asarray(h["mean"])) / np.asarray(h["scale"])) @ np.asarray(h["weights"]) + h["bias"])
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def threshold(self, head: str) -> float:
+        return float(self.heads.get(head, {}).get("threshold", 0.5))

@@ -21,6 +21,7 @@ functions), never by ``eval``. An expression that does not evaluate to an answer
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 from subroute.errors import SubrouteError
@@ -182,7 +183,8 @@ def format_value(v: Any) -> str:
     if isinstance(v, float):
         if v != v or v in (float("inf"), float("-inf")):
             raise ProgramError(f"the expression gave {v!r}")
-        return str(int(v)) if v.is_integer() else f"{v:.4g}"
+        # 12 significant digits: exact for what people compute by hand, and 0.1 + 0.2 prints 0.3
+        return str(int(v)) if v.is_integer() else f"{v:.12g}"
     if isinstance(v, int):
         return str(v)
     if isinstance(v, str):
@@ -205,7 +207,10 @@ def run_program(text: str) -> str:
         expr = expr.splitlines()[0].strip()
     ev = EvalWithCompoundTypes(functions=FUNCTIONS, names={})
     try:
-        return format_value(ev.eval(expr))
+        with warnings.catch_warnings():  # "x = 3 * 4": simpleeval warns and evaluates the right side
+            warnings.simplefilter("ignore")
+            value = ev.eval(expr)
+        return format_value(value)
     except ProgramError:
         raise
     except Exception as e:  # simpleeval's own errors, SyntaxError, arithmetic errors

@@ -31,6 +31,8 @@ from subroute.trace import CallRecord, Trace
 DEFAULT_THRESHOLD = 0.5
 # the whole-question route reads the whole context, as the cascade baseline does
 WHOLE_BUDGET = 100_000
+# what `Reasoner.answer(route=...)` can ask for: the gate's choice (None), or one route forced
+ROUTES = ("steps", "whole", "program")
 
 
 def shipped_router_dir() -> Path | None:
@@ -48,10 +50,12 @@ class Reasoner:
         self.pool = pool
         self.decomposer = decomposer
         self.executor = Executor(pool, allocator, step_budget=step_budget, max_tokens=max_tokens, programs=programs)
-        # the gate's whole-question route: one step, the whole context, as `cascade@t` runs it
+        # the whole-question route: one step, the whole context; the gate's is the cascade at
+        # its threshold, as `cascade@t` runs it; without a gate (asked for with route="whole"),
+        # this router's own allocator
         self.gate = gate
-        self.whole = Executor(pool, gate.whole, step_budget=WHOLE_BUDGET, max_tokens=max_tokens,
-                              programs=programs) if gate else None
+        self.whole = Executor(pool, gate.whole if gate else allocator, step_budget=WHOLE_BUDGET,
+                              max_tokens=max_tokens, programs=programs)
         self.name = name
         self.notes: list[str] = []  # said once in every trace (e.g. which router was loaded)
         if integrate != "last" and not integrate.startswith("model:"):
@@ -98,20 +102,38 @@ class Reasoner:
                 notes.append(f"shipped trained router not used ({e}); prompted router instead")
                 dec, alloc = None, None
         t = DEFAULT_THRESHOLD if threshold is None else threshold
+        policy = None
+        route_dir = (folder / "route") if folder is not None else None
+        if route_dir is not None and route_dir.is_dir():
+            from subroute.learned import RoutePolicy
+
+            try:
+                policy = RoutePolicy(route_dir, pool)
+            except SubrouteError as e:
+                if router is not None:
+                    raise
+                notes.append(f"shipped route policy not used ({e}); the gate's rules alone decide")
         r = cls(pool, dec or PromptedDecomposer(pool), alloc or ConfidenceAllocator.at(t), name="router",
-                gate=Gate.at(t))
+                gate=Gate.at(t, policy))
         r.notes = notes
         return r
 
     def answer(self, question: str, context: str | None = None, example: Example | None = None, *,
-               raise_errors: bool = False) -> Trace:
+               raise_errors: bool = False, route: str | None = None) -> Trace:
         """Answer `question`; a failed call is recorded in `Trace.error` (the steps before it
         kept), or re-raised with `raise_errors=True` for callers that map errors themselves
         (the server turns a BackendError into 502/504 naming the model).
 
         Statements before the question are its context (`subroute.inline`), after any
         `context` given. With a gate, a question whose steps fail its checks is answered by
-        the whole-question route instead (`subroute.gate`); the trace says which and why."""
+        the whole-question route instead (`subroute.gate`); the trace says which and why.
+
+        `route` forces one route instead of the gate's choice: "steps" (decomposed, no gate
+        checks), "whole" (one answer to the whole question over the whole context) or
+        "program" (the whole question as one program; it must ask for a number and state
+        two or more)."""
+        if route is not None and route not in ROUTES:
+            raise SubrouteError(f"route must be one of {', '.join(ROUTES)}, not '{route}'")
         message = check_question(question)
         inline = split_inline(message)
         question = check_question(inline.question)
@@ -123,11 +145,16 @@ class Reasoner:
         t0 = time.perf_counter()
         try:
             retriever = BM25Retriever(context) if context and context.strip() else None
-            first = self.gate.up_front(context, self.executor.step_budget) if self.gate else None
-            if first is not None and first.whole:
-                self._whole(question, retriever, t, "; ".join(first.reasons))
+            if route == "steps":
+                self._by_steps(question, message, example, retriever, t, gate=None)
+            elif route is not None:
+                self._whole(question, retriever, t, f"asked for the {route} route", program=route == "program")
             else:
-                self._by_steps(question, message, example, retriever, t)
+                first = self.gate.up_front(context, self.executor.step_budget) if self.gate else None
+                if first is not None and first.whole:
+                    self._whole(question, retriever, t, "; ".join(first.reasons))
+                else:
+                    self._by_steps(question, message, example, retriever, t, gate=self.gate)
         except SubrouteError as e:
             t.error = str(e)
             if raise_errors:
@@ -136,13 +163,14 @@ class Reasoner:
         return t
 
     def _by_steps(self, question: str, message: str, example: Example | None, retriever: BM25Retriever | None,
-                  t: Trace) -> None:
-        """Decompose, then run the steps in order; the gate may send the question whole before
-        the first step or after any."""
+                  t: Trace, *, gate: Gate | None) -> None:
+        """Decompose, then run the steps in order; the `gate` may send the question whole
+        before the first step or after any."""
         d = self.decomposer.decompose(question, example)
         t.overhead += [CallRecord.of("decompose", c, self.pool) for c in d.calls]
         t.notes += [n for n in (d.fallback, d.note) if n]
-        check = self.gate.before(message, d) if self.gate else None
+        check = gate.before(message, d, question=question, context=retriever.context if retriever else None) \
+            if gate else None
         answers: list[str] = []
         if check is None or not check.whole:
             for step in d.steps:
@@ -151,7 +179,7 @@ class Reasoner:
                 if rec.note:
                     t.notes.append(f"step {rec.index}: {rec.note}")
                 answers.append(rec.answer)
-                check = self.gate.after(rec) if self.gate else None
+                check = gate.after(rec) if gate else None
                 if check is not None and check.whole:
                     break
         if check is not None and check.whole:
@@ -161,21 +189,35 @@ class Reasoner:
         if self.integrate.startswith("model:") and len(answers) > 1:
             t.answer = self._integrate(question, d.steps, answers, t)
 
-    def _whole(self, question: str, retriever: BM25Retriever | None, t: Trace, reason: str) -> None:
+    def _whole(self, question: str, retriever: BM25Retriever | None, t: Trace, reason: str, *,
+               program: bool | None = None) -> None:
         """The whole-question route: one step over the whole context; steps already run stay
-        on the bill."""
-        assert self.whole is not None
+        on the bill. A question that asks for a number over numbers it states is one program
+        when `program` is True, a plain answer when False, and as the gate's route policy
+        chooses when None (a program without one)."""
         t.route, t.route_reason = "whole", reason
         spent = f" after {len(t.steps)} step(s)" if t.steps else ""
         t.notes.append(f"routed the whole question{spent}: {reason}")
         k = len(t.steps) + 1
-        program = program_text(question, retriever.context if retriever else None,
-                               max_tokens=self.executor.step_budget) if self.whole.programs else None
-        if program is not None:  # a question that asks for a number: one program over what it states
-            rec = self.whole.run_step(Subtask(k, program, type="synthesis"), [], None)
+        ctx = retriever.context if retriever else None
+        budget = self.executor.step_budget
+        text: str | None = None
+        if program is not False and self.whole.programs:
+            if program is None and self.gate is not None:
+                text, why = self.gate.as_program(question, ctx, max_tokens=budget)
+                if why:
+                    t.notes.append(why)
+            else:
+                text = program_text(question, ctx, max_tokens=budget)
+            if program and text is None:
+                raise SubrouteError("the program route needs a question that asks for a number and states two or "
+                                    f"more in under {budget} tokens; route it 'whole' instead")
+        program = text is not None
+        if program:  # a question that asks for a number: one program over what it states
+            rec = self.whole.run_step(Subtask(k, text, type="synthesis"), [], None)
         else:
             rec = self.whole.run_step(Subtask(k, question), [], retriever)
-        what = "the whole question as one program" if program is not None else "the whole question"
+        what = "the whole question as one program" if program else "the whole question"
         rec.note = "; ".join(n for n in (what, rec.note) if n)
         t.steps.append(rec)
         t.answer = rec.answer

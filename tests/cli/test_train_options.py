@@ -16,7 +16,8 @@ from subroute.cli.train import train
 from subroute.train import pipeline
 from subroute.train.allocator import TrainConfig
 from subroute.train.decomposer import DecomposerConfig, DecomposerGRPOConfig
-from subroute.train.pipeline import AllocatorRun, DecomposerRun, LabelsConfig, LabelsRun
+from subroute.train.pipeline import AllocatorRun, DecomposerRun, LabelsConfig, LabelsRun, RoutesConfig
+from subroute.train.routes import RoutePolicyRun
 
 # flag -> the config field it sets; the flags are the ones users type (README: "Training the router")
 KNOBS = {
@@ -34,6 +35,8 @@ KNOBS = {
              "--cost-lambda": (DecomposerGRPOConfig, "cost_lambda")},
     "all": {"--steps": (DecomposerConfig, "max_steps"), "--cost-lambda": (TrainConfig, "cost_lambda"),
             "--grpo-steps": (DecomposerGRPOConfig, "steps")},
+    "routes": {"--threshold": (RoutesConfig, "threshold"), "--accuracy-weight": (RoutesConfig, "accuracy_weight"),
+               "--l2": (RoutesConfig, "l2")},
 }
 OTHER_FLAGS = {
     "labels": {"--data", "--out", "--limit", "--ray-address", "--router", "--pool"},
@@ -41,9 +44,10 @@ OTHER_FLAGS = {
     "decomposer": {"--data", "--out", "--limit", "--from", "--pool"},
     "grpo": {"--data", "--from", "--out", "--router", "--threshold", "--limit", "--pool"},
     "all": {"--data", "--out", "--label-limit", "--ray-address", "--rounds", "--grpo-limit", "--pool"},
+    "routes": {"--data", "--reasoning-gym", "--rg-n", "--rg-seed", "--out", "--labels", "--limit", "--router", "--pool"},
 }
 CONFIGS = {"labels": [LabelsConfig], "allocator": [TrainConfig], "decomposer": [DecomposerConfig],
-           "grpo": [DecomposerGRPOConfig], "all": [LabelsConfig, TrainConfig, DecomposerConfig, DecomposerGRPOConfig]}
+           "grpo": [DecomposerGRPOConfig], "routes": [RoutesConfig], "all": [LabelsConfig, TrainConfig, DecomposerConfig, DecomposerGRPOConfig]}
 
 
 def _command(name: str) -> click.Command:
@@ -125,6 +129,7 @@ def calls(monkeypatch, tmp_path):
     stage("train_decomposer", DecomposerRun(tmp_path / "d"))
     stage("train_decomposer_grpo", DecomposerRun(tmp_path / "g"))
     stage("train_router", tmp_path / "r")
+    stage("train_routes", RoutePolicyRun(tmp_path / "p", {}, {"split": "0 row(s)"}))
     return got
 
 
@@ -151,6 +156,10 @@ def test_each_command_hands_the_pipeline_the_default_configs(calls, tmp_path):
     assert (kw["labels_cfg"], kw["allocator_cfg"], kw["decomposer_cfg"], kw["grpo_cfg"]) == \
         (LabelsConfig(), TrainConfig(), DecomposerConfig(), DecomposerGRPOConfig(cost_lambda=TrainConfig().cost_lambda))
     assert f"router: {tmp_path / 'r'}" in out
+    out = _run("routes", "--reasoning-gym", "leg_counting", "--rg-n", "4", "--out", "p")
+    args, kw = calls["train_routes"]
+    assert args[2] == RoutesConfig() and (kw["rg_tasks"], kw["rg_n"], kw["rg_seed"]) == (["leg_counting"], 4, 1)
+    assert "split: not trained (0 row(s))" in out
 
 
 def test_options_set_their_fields(calls, tmp_path):
@@ -171,3 +180,5 @@ def test_a_range_from_the_config_is_enforced(calls, tmp_path):
     r = CliRunner().invoke(main, ["train", "allocator", "--labels", str(labels), "--out", "a", "--heldout", "0.95"])
     assert r.exit_code == 2 and "--heldout" in r.output
     assert "train_allocator" not in calls
+    r = CliRunner().invoke(main, ["train", "routes", "--rg-n", "4", "--out", "p"])
+    assert r.exit_code == 1 and "--rg-n needs --reasoning-gym TASKS" in r.output and "train_routes" not in calls

@@ -43,7 +43,7 @@ from subroute.records import Example
 
 # Report order of the families this project's runner produces; any other family follows.
 FAMILY_ORDER = ("direct", "cot", "random", "whole", "cascade", "router", "router-cascade", "router-default",
-                "router-nogate", "router-prompted", "router-fullctx", "router-noprog", "router-gold", "oracle")
+                "router-nogate", "router-rules", "router-prompted", "router-fullctx", "router-noprog", "router-gold", "oracle")
 
 Point = tuple[float, float]  # (cost, accuracy)
 

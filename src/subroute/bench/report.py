@@ -289,7 +289,10 @@ def plot_tiers(rows: list[dict[str, Any]], path: str | Path, *, title: str = "")
 
 
 # The systems the suite table compares, by family: the best single model (direct or chain of
-# thought), the cascade and the router at the default threshold, the router without its gate.
+# thought), the cascade and the router at the default threshold, the router with the gate's
+# rules but not its route policy, the router without its gate.
+SUITE_COLS = ["best single", "cascade", "router", "router-rules", "router-nogate"]
+
 def _suite_rows(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
     singles = [r for r in rows if r["family"] in ("direct", "cot")]
     best = max(singles, key=lambda r: (r["accuracy"], -r["cost"]), default=None)
@@ -298,13 +301,15 @@ def _suite_rows(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
     t = router["param"] if router and router.get("param") is not None else 0.5
     cascade = min((r for r in rows if r["family"] == "cascade"), key=lambda r: abs((r["param"] or 0) - t), default=None)
     return {"best single": best, "largest": largest, "cascade": cascade, "router": router,
+            "router-rules": next((r for r in rows if r["name"] == "router-rules"), None),
             "router-nogate": next((r for r in rows if r["name"] == "router-nogate"), None)}
 
 
 def suite_table(per_set: dict[str, list[dict[str, Any]]]) -> str:
     """One line per set: accuracy and cost (as a share of the largest model's) of the best
-    single model, the cascade, the router and the router without its gate."""
-    cols = ["best single", "cascade", "router", "router-nogate"]
+    single model, the cascade, the router, the router with its gate's rules alone and the
+    router without its gate."""
+    cols = [c for c in SUITE_COLS if any(_suite_rows(rows)[c] for rows in per_set.values())]
     head = f"{'set':<15}{'n':>4}  {'best single':<17}" + "".join(f"{c:>16}" for c in cols)
     lines = [head, "-" * len(head)]
     for name, rows in per_set.items():
@@ -336,7 +341,7 @@ def write_suite(out_dir: str | Path, per_set: dict[str, list[dict[str, Any]]]) -
                                   "Each set's own report: " + ", ".join(f"[{n}]({n}/report.md)" for n in per_set) + "\n")
     paths = {"suite": out / "suite.md"}
     plt = pyplot()
-    cols = ["best single", "cascade", "router", "router-nogate"]
+    cols = [c for c in SUITE_COLS if any(picks[name][c] for name in picks)]
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     width = 0.8 / len(cols)
     for k, c in enumerate(cols):
@@ -354,7 +359,7 @@ def write_suite(out_dir: str | Path, per_set: dict[str, list[dict[str, Any]]]) -
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1)
     ax.set_title("external suite: accuracy per set (cost as a share of the largest model's on each bar)", fontsize=9)
-    ax.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    ax.legend(fontsize=8, ncol=len(cols), loc="upper center", bbox_to_anchor=(0.5, -0.1))
     fig.tight_layout()
     fig.savefig(out / "suite.png", dpi=120)
     plt.close(fig)

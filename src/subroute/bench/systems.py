@@ -12,7 +12,8 @@
   per-step cascade; `router-prompted` the untrained router (few-shot decomposer, confidence
   rule), shown beside the trained one; `router-fullctx` gives every step the whole context
   (no retrieval), to measure what per-step passages save; `router-gold` runs the gold
-  decomposition, to measure allocation alone.
+  decomposition, to measure allocation alone; `router-nogate` the default router without
+  its gate, `router-rules` with the gate's rules but not its learned route policy.
 - `oracle`: per gold step (earlier gold answers filled in), the cheapest model that answers
   it correctly; the floor of cost on this pool. It is charged only the winning calls: it
   knows the answers, so it searches for free, and that is what makes it a floor.
@@ -33,6 +34,7 @@ from subroute.errors import SubrouteError
 from subroute.execute import DEFAULT_STEP_BUDGET, step_prompt, substitute
 from subroute.gate import Gate
 from subroute.gold import exact_gold_step, solves_step
+from subroute.learned import RoutePolicy
 from subroute.models.base import Completion
 from subroute.pool import Pool
 from subroute.prompts import answer_messages
@@ -165,9 +167,12 @@ class OracleSystem:
                       None if calls else "no model answered"), None
 
 
-def router(pool: Pool, threshold: float, *, decomposer, name: str | None = None, family: str = "router") -> ReasonerSystem:
+def router(pool: Pool, threshold: float, *, decomposer, name: str | None = None, family: str = "router",
+           policy: RoutePolicy | None = None) -> ReasonerSystem:
+    """The router at threshold t: the confidence rule at t, and the gate at t with the
+    default router's route policy (`policy`)."""
     alloc: Allocator = ConfidenceAllocator.at(threshold)
-    r = Reasoner(pool, decomposer, alloc, name=name or f"router@{threshold:g}", gate=Gate.at(threshold))
+    r = Reasoner(pool, decomposer, alloc, name=name or f"router@{threshold:g}", gate=Gate.at(threshold, policy))
     return ReasonerSystem(r, r.name, family, threshold)
 
 
@@ -205,6 +210,7 @@ def standard_systems(pool: Pool, examples: list[Example], *, thresholds: tuple[f
         systems.append(DirectSystem(pool, pool.models[-1].name, cot=True))
     default = Reasoner.default(pool, router=router_dir)
     dec = default.decomposer
+    policy = default.gate.policy if default.gate else None
     prompted = PromptedDecomposer(pool)
     single = SingleStepDecomposer()
     if extended:
@@ -214,7 +220,7 @@ def standard_systems(pool: Pool, examples: list[Example], *, thresholds: tuple[f
                                                step_budget=100_000), f"whole@{t:g}", "whole", t))
         systems.append(ReasonerSystem(Reasoner(pool, single, CascadeAllocator(t), name=f"cascade@{t:g}",
                                                step_budget=100_000), f"cascade@{t:g}", "cascade", t))
-        systems.append(router(pool, t, decomposer=dec))
+        systems.append(router(pool, t, decomposer=dec, policy=policy))
         if extended:
             rc = Reasoner(pool, dec, CascadeAllocator(t), name=f"router-cascade@{t:g}")
             systems.append(ReasonerSystem(rc, rc.name, "router-cascade", t))
@@ -222,6 +228,9 @@ def standard_systems(pool: Pool, examples: list[Example], *, thresholds: tuple[f
     if extended if ablate_gate is None else ablate_gate:
         nogate = Reasoner(pool, dec, default.executor.allocator, name="router-nogate")
         systems.append(ReasonerSystem(nogate, nogate.name, "router-nogate"))
+    if extended and policy is not None:  # the gate's rules alone: every whole number question is a program
+        rules = Reasoner(pool, dec, default.executor.allocator, name="router-rules", gate=Gate.at(default_threshold))
+        systems.append(ReasonerSystem(rules, rules.name, "router-rules"))
     if extended:
         if not isinstance(dec, PromptedDecomposer):
             systems.append(router(pool, default_threshold, decomposer=prompted, name="router-prompted",

@@ -10,7 +10,7 @@ import click
 from subroute.cli.common import load_pool, pool_option
 from subroute.errors import SubrouteError
 from subroute.prompts import answer_messages, check_question
-from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner
+from subroute.reasoner import DEFAULT_THRESHOLD, ROUTES, Reasoner
 from subroute.trace import ECHO_NOTE, Trace
 
 
@@ -66,12 +66,14 @@ def format_trace(t: Trace) -> str:
               help="Router: a folder from `subroute train`, or 'prompted' (default: the trained router shipped for the pool).")
 @click.option("--threshold", default=None, type=click.FloatRange(0, 1),
               help=f"Use the confidence rule at this threshold instead of a learned allocator (prompted default {DEFAULT_THRESHOLD}).")
+@click.option("--route", type=click.Choice(["auto", *ROUTES]), default="auto", show_default=True,
+              help="Route: the gate's choice (auto), or by steps, the whole question, or the whole question as one program.")
 @click.option("--max-tokens", default=64, show_default=True, type=click.IntRange(1, 8192), help="Most tokens per answer.")
 @click.option("--trace", "trace_path", default=None, type=click.Path(dir_okay=False), help="Append the trace (JSONL) to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full record as JSON.")
 @pool_option
 def ask(question: str, context_path: str | None, model_name: str | None, router: str | None,
-        threshold: float | None, max_tokens: int,
+        threshold: float | None, route: str, max_tokens: int,
         trace_path: str | None, as_json: bool, pool_path: str | None) -> None:
     """Answer QUESTION from the --context documents: split into steps, each routed to the
     cheapest model the router trusts (or one model with --model)."""
@@ -94,8 +96,8 @@ def ask(question: str, context_path: str | None, model_name: str | None, router:
                    err=True)
         return
     r = Reasoner.default(pool, threshold=threshold, router=router)
-    r.executor.max_tokens = max_tokens
-    t = r.answer(question, context)
+    r.executor.max_tokens = r.whole.max_tokens = max_tokens
+    t = r.answer(question, context, route=None if route == "auto" else route)
     if trace_path:
         with open(trace_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(t.to_dict()) + "\n")

@@ -1,5 +1,6 @@
-"""`subroute train labels|allocator|decomposer|grpo|all`: build the router's training labels
-and train its allocator and decomposer into versioned artifact folders.
+"""`subroute train labels|allocator|decomposer|grpo|all|routes`: build the router's training
+labels and train its allocator, its decomposer and its gate's route policy into versioned
+artifact folders.
 
 The commands parse, call `subroute.train.pipeline` and print. Every training knob is an
 option derived from its config dataclass (`options_from`: default, help and range from the
@@ -16,6 +17,7 @@ from pathlib import Path
 import click
 
 from subroute.cli.common import config_from, options_from, pool_option
+from subroute.errors import SubrouteError
 
 
 class _TrainGroup(click.Group):
@@ -65,7 +67,7 @@ def _commands() -> list[click.Command]:
     from subroute.train import pipeline
     from subroute.train.allocator import TrainConfig
     from subroute.train.decomposer import DecomposerConfig, DecomposerGRPOConfig
-    from subroute.train.pipeline import LabelsConfig
+    from subroute.train.pipeline import LabelsConfig, RoutesConfig
 
     @click.command("labels")
     @click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False),
@@ -169,4 +171,43 @@ def _commands() -> list[click.Command]:
                            pool_path=pool_path, echo=click.echo, report=_print)
         click.echo(f"router: {out}  (use it with: subroute ask --router {out} ...)")
 
-    return [labels_cmd, allocator_cmd, decomposer_cmd, grpo_cmd, all_cmd]
+    @click.command("routes")
+    @click.option("--data", "data_paths", multiple=True, type=click.Path(dir_okay=False, exists=True),
+                  help="JSONL of questions with gold answers (DecompBench or your own); repeatable.")
+    @click.option("--reasoning-gym", "rg_tasks", default=None,
+                  help="Comma-separated reasoning-gym tasks to label too, generated offline.")
+    @click.option("--rg-n", type=click.IntRange(0), default=0, show_default=True,
+                  help="How many reasoning-gym questions, spread over the tasks.")
+    @click.option("--rg-seed", type=int, default=1, show_default=True,
+                  help="reasoning-gym seed (never the external suite's 1000).")
+    @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+                  help="Route-policy folder (labels in OUT/labels.jsonl, resumed if present).")
+    @click.option("--labels", "labels_path", type=click.Path(dir_okay=False), default=None,
+                  help="Labels JSONL to use instead of OUT/labels.jsonl (resumed if present).")
+    @click.option("--limit", type=click.IntRange(1), default=None, help="First N examples of each --data file.")
+    @options_from(RoutesConfig, ["threshold", "accuracy_weight", "l2"])
+    @click.option("--router", "router", default=None,
+                  help="Label the routes of this router's decomposer (a router folder) instead of the shipped one.")
+    @pool_option
+    def routes_cmd(data_paths: tuple[str, ...], rg_tasks: str | None, rg_n: int, rg_seed: int, out_dir: str,
+                   labels_path: str | None, limit: int | None, router: str | None, pool_path: str | None,
+                   **knobs) -> None:
+        """Label which route (by steps, whole, one program) answers each question right most cheaply,
+        and train the gate's route policy on those labels; copy OUT to ROUTER/route/ to use it."""
+        tasks = [t.strip() for t in (rg_tasks or "").split(",") if t.strip()]
+        if rg_n and not tasks:
+            raise SubrouteError("--rg-n needs --reasoning-gym TASKS")
+        run = pipeline.train_routes(list(data_paths), out_dir, config_from(RoutesConfig, knobs), rg_tasks=tasks,
+                                    rg_n=rg_n, rg_seed=rg_seed, limit=limit, labels_path=labels_path, router=router,
+                                    pool_path=pool_path, echo=click.echo)
+        for head, h in run.heads.items():
+            cv = h["cv"]
+            click.echo(f"{head}: {cv['n']} questions; held-out folds: policy {cv['policy']['accuracy']:.3f} @ "
+                       f"${cv['policy']['cost']:.5f} ({cv['policy']['share']:.0%} {h['routes'][0]}), always "
+                       f"{h['routes'][0]} {cv['always']['accuracy']:.3f} @ ${cv['always']['cost']:.5f}, always "
+                       f"{h['routes'][1]} {cv['never']['accuracy']:.3f} @ ${cv['never']['cost']:.5f}")
+        for head, why in run.skipped.items():
+            click.echo(f"{head}: not trained ({why})")
+        click.echo(f"route policy: {run.out}")
+
+    return [labels_cmd, allocator_cmd, decomposer_cmd, grpo_cmd, all_cmd, routes_cmd]

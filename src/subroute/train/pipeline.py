@@ -252,3 +252,49 @@ def train_router(data_path: str | Path, out_dir: str | Path, *, labels_cfg: Labe
             shutil.rmtree(out / part)
             shutil.copytree(rd / part, out / part)
     return out
+
+
+@dataclass
+class RoutesConfig:
+    """The route policy's knobs for `subroute train routes` (see `subroute.train.routes`)."""
+
+    threshold: float = field(default=0.5, metadata={"help": "the router threshold whose routes are labelled",
+                                                    "min": 0.0, "max": 1.0})
+    accuracy_weight: float = field(default=8.0, metadata={
+        "help": "weight of a question one route gets right and the other wrong, against one where only cost differs",
+        "min": 1.0, "max": 100.0})
+    l2: float = field(default=1.0, metadata={"help": "L2 penalty of the logistic regression", "min": 0.0,
+                                             "max": 1000.0})
+
+
+def train_routes(data_paths: list[str], out_dir: str | Path, cfg: RoutesConfig | None = None, *,
+                 rg_tasks: list[str] | None = None, rg_n: int = 0, rg_seed: int = 0, limit: int | None = None,
+                 labels_path: str | Path | None = None, router: str | None = None, pool_path: str | None = None,
+                 echo: Echo = _quiet):
+    """Route labels on `data_paths` (JSONL with gold answers) and `rg_n` reasoning-gym
+    questions of `rg_tasks` at `rg_seed`, then the route policy into `out_dir` (the labels
+    in `out_dir`/labels.jsonl unless `labels_path` names another file)."""
+    from subroute.bench.datasets import EXTERNAL_RG_SEED, load_jsonl, reasoning_gym_examples
+    from subroute.train.routes import build_route_labels, train_route_policy
+
+    cfg = cfg or RoutesConfig()
+    if rg_n and rg_seed == EXTERNAL_RG_SEED:
+        raise SubrouteError(f"reasoning-gym seed {EXTERNAL_RG_SEED} is the external suite's evaluation seed; "
+                            "train on another (--rg-seed)")
+    examples: list[Example] = []
+    for p in data_paths:
+        examples += load_jsonl(p)[:limit] if limit else load_jsonl(p)
+    if rg_n:
+        examples += reasoning_gym_examples(list(rg_tasks or []), rg_n, rg_seed)
+    if not examples:
+        raise SubrouteError("no training questions: pass --data FILE.jsonl and/or --reasoning-gym TASKS --rg-n N")
+    out = Path(out_dir)
+    labels_file = Path(labels_path) if labels_path else out / "labels.jsonl"
+    pool = _cached_pool(pool_path)
+    echo(f"labelling the routes of {len(examples)} question(s) into {labels_file}")
+    labels = build_route_labels(pool, examples, labels_file, threshold=cfg.threshold, router=router)
+    ids = {ex.id for ex in examples}
+    labels = [lab for lab in labels if lab.example_id in ids]
+    data = {"files": list(data_paths), "reasoning_gym": {"tasks": list(rg_tasks or []), "n": rg_n, "seed": rg_seed}
+            if rg_n else None, "limit": limit, "threshold": cfg.threshold, "router": router or "shipped"}
+    return train_route_policy(pool, labels, out, accuracy_weight=cfg.accuracy_weight, l2=cfg.l2, data=data)
