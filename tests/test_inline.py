@@ -58,6 +58,8 @@ def test_given_that_clauses_are_statements():
                      "Brenlow, which town is Saffi Marrow's employer based in?")
     assert s.question == "Which town is Saffi Marrow's employer based in?"
     assert s.statements == ["Saffi Marrow's employer is Quillon Robotics.", "Quillon Robotics is based in Brenlow."]
+    s = split_inline("Given that Mirela Voss was born in Tarnholm, in which country was she born?")
+    assert (s.question, s.statements) == ("In which country was she born?", ["Mirela Voss was born in Tarnholm."])
 
 
 def test_sentences_keep_abbreviations_and_decimals():

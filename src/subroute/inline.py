@@ -73,7 +73,8 @@ def asks(sentence: str) -> bool:
 
 # "Given that A, and that B, what ...?": the facts in a clause before the question
 _GIVEN = re.compile(r"^(?:given|suppose|assume|if we know)\s+(?:that\s+)?(?P<facts>.+?),\s*"
-                    r"(?P<question>(?:what|which|who|whom|whose|where|when|why|how|is|are|was|were|did|does|do|can|name|"
+                    r"(?P<question>(?:(?:to|in|on|at|for|from|by|with|of|during|after|before|since|under)\s+)?"
+                    r"(?:what|which|who|whom|whose|where|when|why|how|is|are|was|were|did|does|do|can|name|"
                     r"find)\b[^,]*\?)\s*$", re.I | re.S)
 _AND_THAT = re.compile(r",?\s*\band that\s+", re.I)
 

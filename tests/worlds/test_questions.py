@@ -115,3 +115,57 @@ def test_style_split_keeps_held_out_styles_apart(world, corpus):
     for q in qs:
         styles = {d.split("/")[1] for d in q.context_doc_ids}
         assert styles == {"forum"} if q.split == "test" else "forum" not in styles
+
+
+# ---- surface forms ---------------------------------------------------------------------------
+
+def _surfaced(world, forms, n=16):
+    from subroute.worlds.questions import QuestionConfig, generate_questions
+
+    return generate_questions(world, QuestionConfig(n=n, min_hops=2, max_hops=3, surfaces=forms))
+
+
+def test_surface_forms_state_the_facts_and_keep_the_gold_answers(world):
+    from subroute.inline import split_inline
+    from subroute.worlds.documents import contains
+
+    qs = _surfaced(world, {"plain": 1.0, "inline": 1.0, "facts": 1.0, "given": 1.0}, n=24)
+    assert {q.surface for q in qs} == {"plain", "inline", "facts", "given"}
+    for q in qs:
+        inline = split_inline(q.question)
+        if q.surface in ("inline", "facts"):
+            # no documents: every fact a recall step reads stands in the message, with its answer
+            assert q.context == "" and q.route == "whole" and inline.statements
+            said = " ".join(inline.statements)
+            for s in q.decomposition:
+                if s.type == "recall":
+                    assert all(contains(said, a) for a in s.answer_set or [s.answer]), (q.question, s.answer)
+        elif q.surface == "given":
+            assert q.question.startswith("Given that ") and q.context and q.route == "steps"
+            assert len(inline.statements) == 1
+        else:
+            assert q.route == "steps" and not inline.statements
+        # what the pipeline asks after splitting off the statements is a question of the generator's
+        assert inline.question.endswith("?")
+        d = q.to_dict()
+        assert (d.get("surface"), d.get("route")) == ((q.surface, q.route) if q.surface != "plain" else (None, None))
+
+
+def test_plain_questions_do_not_change_when_other_surfaces_are_asked_for(world):
+    from subroute.worlds.questions import QuestionConfig, generate_questions
+
+    plain = generate_questions(world, QuestionConfig(n=6, min_hops=2, max_hops=3))
+    again = generate_questions(world, QuestionConfig(n=6, min_hops=2, max_hops=3, surfaces={"plain": 1.0}))
+    assert [q.to_dict() for q in plain] == [q.to_dict() for q in again]
+
+
+def test_an_unknown_surface_is_named():
+    import pytest
+
+    from subroute.errors import ConfigError
+    from subroute.worlds.questions import QuestionConfig
+
+    with pytest.raises(ConfigError, match="--surfaces"):
+        QuestionConfig(surfaces={"shouty": 1.0}).validate()
+    with pytest.raises(ConfigError, match="at least one surface form"):
+        QuestionConfig(surfaces={"plain": 0.0}).validate()

@@ -33,7 +33,7 @@ from subroute.worlds import (
     write_jsonl,
     write_world,
 )
-from subroute.worlds.questions import parse_hops
+from subroute.worlds.questions import SURFACES, parse_hops
 from subroute.worlds.splits import label
 
 
@@ -85,6 +85,8 @@ def _world_opts(pairs: tuple[str, ...]) -> dict:
 @click.option("--hops", default="1-4", show_default=True, help="Range of recall steps per question, e.g. 2-4.")
 @click.option("--kinds", default=None, help=f"Kind weights, e.g. compositional=2,comparison=1 (of {', '.join(KINDS)}).")
 @click.option("--shapes", default=None, help=f"Shape weights (of {', '.join(SHAPES)}).")
+@click.option("--surfaces", default=None,
+              help=f"Surface-form weights of the message, e.g. plain=2,inline=1 (of {', '.join(SURFACES)}).")
 @click.option("--distractors", type=int, default=4, show_default=True, help="Distractor documents per context.")
 @click.option("--budget", type=int, default=3000, show_default=True, help="Context budget in (approximate) tokens.")
 @click.option("--styles", default=",".join(STYLES), show_default=True, help="Document styles to write.")
@@ -95,7 +97,7 @@ def _world_opts(pairs: tuple[str, ...]) -> dict:
 @click.option("--test-fraction", type=float, default=0.2, show_default=True, help="Test share for a style split.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def gen(seed, n, out, world_out, no_world, world_docs, probes_out, people, world_opt, hops, kinds,
-        shapes, distractors, budget, styles, docs_per_entity, split, worlds, test_fraction, quiet):
+        shapes, surfaces, distractors, budget, styles, docs_per_entity, split, worlds, test_fraction, quiet):
     """Generate fictional worlds and multi-hop questions with gold decompositions."""
     from tqdm import tqdm
 
@@ -113,6 +115,8 @@ def gen(seed, n, out, world_out, no_world, world_docs, probes_out, people, world
         qbase.kinds = _weights(kinds, KINDS, "--kinds")
     if _weights(shapes, SHAPES, "--shapes") is not None:
         qbase.shapes = _weights(shapes, SHAPES, "--shapes")
+    if _weights(surfaces, SURFACES, "--surfaces") is not None:
+        qbase.surfaces = _weights(surfaces, SURFACES, "--surfaces")
     qbase.validate()
     opts = _world_opts(world_opt)
     out_path = Path(out)
@@ -161,7 +165,10 @@ def _print_stats(questions, elapsed: float, build_s: float, out: Path, world_fil
     n = len(questions)
     click.echo(f"wrote {n} questions to {out} in {elapsed:.2f}s "
                f"({n / max(elapsed, 1e-9):.0f} q/s; world build {build_s:.2f}s)")
-    for name, key in (("kind", "kind"), ("shape", "shape"), ("hops", "hops"), ("split", "split")):
+    keys = [("kind", "kind"), ("shape", "shape"), ("hops", "hops"), ("split", "split")]
+    if any(q.surface != "plain" for q in questions):
+        keys.append(("surface", "surface"))
+    for name, key in keys:
         c = Counter(getattr(q, key) for q in questions)
         click.echo(f"  by {name:5}: " + ", ".join(f"{k}={v}" for k, v in sorted(c.items(), key=lambda kv: str(kv[0]))))
     if n:

@@ -240,6 +240,21 @@ class Corpus:
         fact_ids = sorted({fid for _, fids in sents for fid in fids})
         return Document(doc_id, eid, style, title, sep.join(body), fact_ids, sents)
 
+    def statement(self, fact_id: str, rng: random.Random) -> tuple[str, list[str]]:
+        """One sentence that states `fact_id` with its subject named (no pronoun), and the ids
+        of every fact it states: a list fact (siblings, participants, ...) is stated with its
+        whole list, as documents state it, so no statement implies a wrong count."""
+        w = self.world
+        f = w.facts[fact_id]
+        for eid in (f.subject, f.object):
+            if not w.is_entity(eid):
+                continue
+            for key, items in self.units(eid):
+                if any(x.id == fact_id for x, _ in items):
+                    text = self._fill(rng.choice(variants(THIRD, key, len(items))), eid, items, w.mention(eid))
+                    return text, sorted(x.id for x, _ in items)
+        raise SubrouteError(f"fact {fact_id} is stated by no template")
+
     def _fill(self, template: str, eid: str, items: list[tuple[Fact, object]],
               subj: str | None) -> str:
         """Fill a template; subj None means a pronoun where the template allows one."""

@@ -11,6 +11,7 @@ generation stops with a ConfigError naming the knob, instead of looping forever.
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -18,12 +19,22 @@ from dataclasses import asdict, dataclass, field, replace
 from subroute.errors import ConfigError
 from subroute.worlds.checks import check_question, infer_shape, is_set_op, render_values
 from subroute.worlds.context import BudgetError, TokenCounter, approx_tokens, assemble_context, choose_supporting
-from subroute.worlds.documents import STYLES, Corpus
+from subroute.worlds.documents import STYLES, Corpus, contains
 from subroute.worlds.kinds import FEASIBLE, KINDS, MAX_HOPS, SHAPES, Builder, Draft
 from subroute.worlds.resolver import ResolveError, refs, resolve
+from subroute.worlds.templates import cap
 from subroute.worlds.world import World
 
 FORMAT_VERSION = "decompbench-1"
+# How a question's message is worded (`QuestionConfig.surfaces`):
+# - plain: the question alone, its facts in the context's documents;
+# - inline: the facts it needs stated as sentences before the question, no documents (as a
+#   user types them into a chat);
+# - facts: the same as a "Facts: ... Question: ..." block;
+# - given: "Given that <one of its facts>, <question>", the rest in the documents.
+# inline and facts questions carry route "whole": every fact stands in a short message, so
+# a router gains nothing by splitting it (the gate's label); plain and given carry "steps".
+SURFACES = ("plain", "inline", "facts", "given")
 _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
                  "nine", "ten")
 
@@ -72,8 +83,11 @@ class Question:
     split: str = "train"
     n_context_tokens: int = 0
     version: str = FORMAT_VERSION
+    surface: str = "plain"  # how the message is worded (`SURFACES`)
+    route: str = "steps"  # the route a gate should take: "whole" when every fact stands in the message
 
     def to_dict(self) -> dict:
+        extra = {"surface": self.surface, "route": self.route} if self.surface != "plain" else {}
         return {"version": self.version, "id": self.id, "world_seed": self.world_seed,
                 "seed": self.world_seed,  # the key the benchmark/training loaders read
                 "split": self.split, "kind": self.kind, "shape": self.shape, "hops": self.hops,
@@ -82,7 +96,7 @@ class Question:
                 "decomposition": [s.to_dict() for s in self.decomposition],
                 "supporting_doc_ids": self.supporting_doc_ids,
                 "context_doc_ids": self.context_doc_ids, "entities": self.entities,
-                "n_context_tokens": self.n_context_tokens}
+                "n_context_tokens": self.n_context_tokens, **extra}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Question":
@@ -96,7 +110,8 @@ class Question:
                    context_doc_ids=list(d.get("context_doc_ids", [])),
                    entities=list(d.get("entities", [])), split=d.get("split", "train"),
                    n_context_tokens=int(d.get("n_context_tokens", 0)),
-                   version=d.get("version", FORMAT_VERSION))
+                   version=d.get("version", FORMAT_VERSION), surface=d.get("surface", "plain"),
+                   route=d.get("route", "steps"))
 
 
 @dataclass
@@ -119,6 +134,8 @@ class QuestionConfig:
     seed: int | None = field(default=None, metadata={"help": "question seed (default: the world seed)"})
     max_attempts: int | None = field(default=None, metadata={"help": "bound on drafts (default 300 + 80 n)"})
     id_prefix: str = field(default="", metadata={"help": "prefix of question ids"})
+    surfaces: dict[str, float] = field(default_factory=lambda: {"plain": 1.0}, metadata={
+        "help": "weight of each surface form of the message (plain, inline, facts, given)"})
 
     def validate(self) -> None:
         if self.n < 0:
@@ -129,11 +146,14 @@ class QuestionConfig:
         if self.max_hops > MAX_HOPS:
             raise ConfigError(f"max hops {self.max_hops} is more than worlds support ({MAX_HOPS}); "
                               f"use --hops {self.min_hops}-{MAX_HOPS} or fewer")
-        for name, table, known in (("kinds", self.kinds, KINDS), ("shapes", self.shapes, SHAPES)):
+        for name, table, known in (("kinds", self.kinds, KINDS), ("shapes", self.shapes, SHAPES),
+                                   ("surfaces", self.surfaces, SURFACES)):
             bad = sorted(set(table) - set(known))
             if bad or any(w < 0 for w in table.values()):
                 raise ConfigError(f"--{name}: unknown names {bad} or negative weights; "
                                   f"choose from {', '.join(known)}")
+        if not any(w > 0 for w in self.surfaces.values()):
+            raise ConfigError("--surfaces: give at least one surface form a weight > 0, e.g. plain=1,inline=1")
         if not self.pairs():
             raise ConfigError(f"no kind with weight > 0 can make a shape with weight > 0 in "
                               f"{self.min_hops}-{self.max_hops} hops; widen --hops or change "
@@ -216,6 +236,9 @@ def generate_questions(world: World, config: QuestionConfig | None = None, *,
     out: list[Question] = []
     seen: set[str] = set()
     why: Counter[str] = Counter()
+    surfaces = [(k, w) for k, w in cfg.surfaces.items() if w > 0]
+    # its own stream: the plain questions of a seed stay the same whatever surfaces are asked for
+    srng = random.Random(f"{seed}/surfaces")
     held = tuple(cfg.held_out_styles)
     kept_styles = tuple(s for s in corpus.styles if s not in held)
     attempts = 0
@@ -258,11 +281,68 @@ def generate_questions(world: World, config: QuestionConfig | None = None, *,
         if check_question(q, world, corpus):
             why["unsupported"] += 1
             continue
+        if surfaces != [("plain", 1.0)]:
+            form = srng.choices([k for k, _ in surfaces], [w for _, w in surfaces])[0]
+            worded = reword(q, world, corpus, form, srng)
+            if worded is None:
+                why[f"no {form} wording"] += 1
+                continue
+            q = worded
         seen.add(q.question)
         out.append(q)
         if progress:
             progress(1)
     return out
+
+
+_STATEMENT_START = re.compile(r"^(The|Records|About|Participants|Over)\b")
+
+
+def statements(q: Question, world: World, corpus: Corpus, rng: random.Random) -> list[str] | None:
+    """The facts `q`'s recall steps read, one sentence each (a list fact with its whole
+    list), in a shuffled order; None when a step's answer is not named in the sentences of
+    its facts (the same support rule documents are held to)."""
+    out: list[tuple[str, set[str]]] = []
+    covered: set[str] = set()
+    for s in q.decomposition:
+        if s.type != "recall":
+            continue
+        for fid in s.fact_ids:
+            if fid in covered:
+                continue
+            text, fids = corpus.statement(fid, rng)
+            out.append((text, set(fids)))
+            covered |= set(fids)
+    for s in q.decomposition:
+        if s.type != "recall":
+            continue
+        stating = " ".join(t for t, fids in out if fids & set(s.fact_ids))
+        if not all(contains(stating, a) for a in s.answer_set or [s.answer]):
+            return None
+    rng.shuffle(out)
+    return [t for t, _ in out]
+
+
+def reword(q: Question, world: World, corpus: Corpus, form: str, rng: random.Random) -> Question | None:
+    """`q` worded in surface form `form` (`SURFACES`); None when it cannot be."""
+    if form == "plain":
+        return q
+    said = statements(q, world, corpus, rng)
+    if not said:
+        return None
+    if form == "inline":
+        return replace(q, question=" ".join(said) + " " + q.question, context="", context_doc_ids=[],
+                       supporting_doc_ids=[], n_context_tokens=0, surface=form, route="whole")
+    if form == "facts":
+        text = "Facts:\n" + "\n".join(said) + "\n\nQuestion: " + q.question
+        return replace(q, question=text, context="", context_doc_ids=[], supporting_doc_ids=[], n_context_tokens=0,
+                       surface=form, route="whole")
+    first = said[0].rstrip(".")
+    if _STATEMENT_START.match(first):
+        first = first[0].lower() + first[1:]
+    names = [world.name(e) for e in q.entities] + [cap(world.mention(e)) for e in q.entities]
+    body = q.question if any(q.question.startswith(n) for n in names) else q.question[0].lower() + q.question[1:]
+    return replace(q, question=f"Given that {first}, {body}", surface=form, route="steps")
 
 
 def _near(q: Question, world: World) -> list[str]:
