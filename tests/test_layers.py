@@ -1,6 +1,6 @@
 """The package's layers stack: a module imports only from its own floor or below, and no
 imports go round in a circle (imports under TYPE_CHECKING aside). Function-level imports
-count: a lazy import is still a dependency. See README "Layout"."""
+count: a lazy import is still a dependency. See docs/design.md "Layout"."""
 
 from __future__ import annotations
 

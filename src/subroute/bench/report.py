@@ -310,7 +310,7 @@ def suite_table(per_set: dict[str, list[dict[str, Any]]]) -> str:
     single model, the cascade, the router, the router with its gate's rules alone and the
     router without its gate."""
     cols = [c for c in SUITE_COLS if any(_suite_rows(rows)[c] for rows in per_set.values())]
-    head = f"{'set':<15}{'n':>4}  {'best single':<17}" + "".join(f"{c:>16}" for c in cols)
+    head = f"{'set':<15}{'n':>4}  {'best single is':<17}" + "".join(f"{c:>16}" for c in cols)
     lines = [head, "-" * len(head)]
     for name, rows in per_set.items():
         pick = _suite_rows(rows)

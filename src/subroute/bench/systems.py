@@ -204,7 +204,8 @@ def standard_systems(pool: Pool, examples: list[Example], *, thresholds: tuple[f
     minutes on a CPU) adds random allocation, the prompted router, the per-step cascade
     sweep, the router without retrieval, the router without program steps and the router
     on gold decompositions. `ablate_gate` (default: with `extended`) adds `router-nogate`,
-    the default router without its gate, to measure what the gate changes."""
+    the default router without its gate, and `router-rules`, with the gate's rules but not
+    its route policy, to measure what each changes."""
     systems: list[System] = [DirectSystem(pool, m.name) for m in pool]
     if cot:
         systems.append(DirectSystem(pool, pool.models[-1].name, cot=True))
@@ -225,10 +226,11 @@ def standard_systems(pool: Pool, examples: list[Example], *, thresholds: tuple[f
             rc = Reasoner(pool, dec, CascadeAllocator(t), name=f"router-cascade@{t:g}")
             systems.append(ReasonerSystem(rc, rc.name, "router-cascade", t))
     systems.append(ReasonerSystem(default, "router", "router-default"))
-    if extended if ablate_gate is None else ablate_gate:
+    ablate = extended if ablate_gate is None else ablate_gate
+    if ablate:
         nogate = Reasoner(pool, dec, default.executor.allocator, name="router-nogate")
         systems.append(ReasonerSystem(nogate, nogate.name, "router-nogate"))
-    if extended and policy is not None:  # the gate's rules alone: every whole number question is a program
+    if ablate and policy is not None:  # the gate's rules alone: every whole number question is a program
         rules = Reasoner(pool, dec, default.executor.allocator, name="router-rules", gate=Gate.at(default_threshold))
         systems.append(ReasonerSystem(rules, rules.name, "router-rules"))
     if extended:
