@@ -141,7 +141,13 @@ class LlamaCppModel:
         return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
 
     def _eval_prompt(self, toks: list[int]) -> None:
-        """Evaluate `toks`, reusing the KV cache for the prefix shared with the last call."""
+        """Evaluate `toks`, reusing the KV cache for the prefix shared with the last call.
+
+        The last prompt token is always evaluated on its own, after the rest: its logits
+        (the first generated token's distribution) then come from the same one-token
+        computation whether the prefix was reused or not. Evaluated inside a batch, they
+        differ from a one-token evaluation in the last digits on some builds (seen with an
+        AVX2 build: the same seeded sample drew another first token on a repeated prompt)."""
         llm = self.llm
         n = 0
         limit = min(llm.n_tokens, len(toks) - 1)  # re-evaluate at least one token for logits
@@ -149,7 +155,9 @@ class LlamaCppModel:
         while n < limit and ids[n] == toks[n]:
             n += 1
         llm.n_tokens = n
-        llm.eval(toks[n:])
+        if n < len(toks) - 1:
+            llm.eval(toks[n:-1])
+        llm.eval(toks[-1:])
 
     # -- generation --------------------------------------------------------------------
     def generate(self, messages: list[Message], params: GenerateParams) -> Completion:
