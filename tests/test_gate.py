@@ -244,3 +244,15 @@ def test_the_shipped_route_policy_is_for_the_default_pool_and_never_saw_the_suit
     assert policy.manifest["data"]["reasoning_gym"]["seed"] != 1000  # the external suite's seed
     f = {"asks_number": 1.0, "numbers": 1.1, "question_tokens": 2.0, "clauses": 0.0}
     assert 0.0 <= policy.prob("program", f) <= 1.0
+
+
+def test_a_whole_question_program_is_asked_with_word_problem_shots_and_a_step_program_with_step_shots():
+    from subroute.program import PROGRAM_SHOTS, WHOLE_PROGRAM_SHOTS
+
+    pool, small = _number_pool()
+    t = _router(pool).answer(WORD_PROBLEM)
+    assert t.steps[0].calls[-1].program == "14 * 3"
+    asked = [m for m in small.prompts if m[0]["content"].startswith("Write one Python expression")]
+    assert asked and all(m[1:-1] == WHOLE_PROGRAM_SHOTS for m in asked)
+    assert _router(pool).executor.program_shots is None  # steps keep the step shots
+    assert WHOLE_PROGRAM_SHOTS != PROGRAM_SHOTS

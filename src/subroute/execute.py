@@ -67,6 +67,7 @@ class StepPrompt:
     passages: list[str]
     program: bool = False
     lookup: bool = False  # a recall step: an answer that only repeats its question is marked
+    program_shots: list[Message] | None = None  # the program prompt's example turns (None: the step shots)
 
     def ask(self, model: PoolModel, max_tokens: int = 48) -> Completion:
         if not self.program:
@@ -76,7 +77,8 @@ class StepPrompt:
             if self.lookup and echoes(c.text, self.query):  # step_confidence reads this as 0
                 c = replace(c, extra={**c.extra, "echo": True})
             return c
-        c = model.generate(program_messages(self.query), max_tokens=max(max_tokens, PROGRAM_MAX_TOKENS))
+        c = model.generate(program_messages(self.query, self.program_shots),
+                           max_tokens=max(max_tokens, PROGRAM_MAX_TOKENS))
         expr, turned = orient(self.query, c.text.strip())
         try:
             return replace(c, text=run_program(expr), extra={**c.extra, "program": expr, "program_note": turned})
@@ -86,7 +88,7 @@ class StepPrompt:
 
 
 def step_prompt(query: str, *, synthesis: bool, retriever: Retriever | None, budget: int,
-                programs: bool = True) -> StepPrompt:
+                programs: bool = True, program_shots: list[Message] | None = None) -> StepPrompt:
     """The prompt for one step and the passages it sees. Synthesis steps see none; those
     that compute over numbers are program steps unless `programs` is off."""
     passages = retriever.select(query, budget) if retriever and not synthesis else []
@@ -96,7 +98,7 @@ def step_prompt(query: str, *, synthesis: bool, retriever: Retriever | None, bud
     else:
         msgs = answer_messages(query, "\n\n".join(passages) or None)
     return StepPrompt(query, msgs, passages, programs and is_program_step(query, synthesis=synthesis),
-                      lookup=not synthesis)
+                      lookup=not synthesis, program_shots=program_shots)
 
 
 def query_key(query: str) -> str:
@@ -123,12 +125,13 @@ DEFAULT_STEP_BUDGET = 100
 
 class Executor:
     def __init__(self, pool: Pool, allocator: Allocator, *, step_budget: int = DEFAULT_STEP_BUDGET, max_tokens: int = 48,
-                 programs: bool = True) -> None:
+                 programs: bool = True, program_shots: list[Message] | None = None) -> None:
         self.pool = pool
         self.allocator = allocator
         self.step_budget = step_budget
         self.max_tokens = max_tokens
         self.programs = programs
+        self.program_shots = program_shots  # None: the step shots (`program.PROGRAM_SHOTS`)
 
     def run_step(self, step: Subtask, answers: list[str], retriever: Retriever | None,
                  earlier: Sequence[StepRecord] = ()) -> StepRecord:
@@ -148,7 +151,7 @@ class Executor:
                               same.answer, same.confidence, 0, 0, [], f"same question as step {same.index}; "
                               "its answer reused", step.gold_answer)
         prompt = step_prompt(query, synthesis=is_synthesis(step.type, step.depends_on), retriever=retriever,
-                             budget=self.step_budget, programs=self.programs)
+                             budget=self.step_budget, programs=self.programs, program_shots=self.program_shots)
         passages = prompt.passages
 
         def solve(m: PoolModel) -> Completion:

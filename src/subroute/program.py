@@ -149,8 +149,23 @@ def is_program_step(query: str, *, synthesis: bool) -> bool:
     return synthesis and len(numbers_in(query)) >= 2
 
 
-def program_messages(query: str) -> list[Message]:
-    return [{"role": "system", "content": PROGRAM_SYSTEM}, *PROGRAM_SHOTS,
+# The whole question as one program (the gate's whole-question route, `gate.program_text`):
+# word problems and equations, not DecompBench's comparison steps. On the 51 number questions
+# of the route policy's training data (reasoning-gym seed 1, 12 tasks), asked as programs by
+# the default router: 31 right at $0.00171 with these shots, 25 at $0.00185 with the step
+# shots above (`python benchmarks/bench_programs.py`).
+WHOLE_PROGRAM_SHOTS: list[Message] = [
+    {"role": "user", "content": "Question: A crate holds 12 jars. Ines fills 3 crates and drops 5 jars. "
+                                "How many jars are left?"},
+    {"role": "assistant", "content": "12 * 3 - 5"},
+    {"role": "user", "content": "Question: Solve for y: 4*y + 7 = 31"},
+    {"role": "assistant", "content": "(31 - 7) / 4"},
+]
+
+
+def program_messages(query: str, shots: list[Message] | None = None) -> list[Message]:
+    """The program prompt for `query`: the step shots, or `shots` (`WHOLE_PROGRAM_SHOTS`)."""
+    return [{"role": "system", "content": PROGRAM_SYSTEM}, *(PROGRAM_SHOTS if shots is None else shots),
             {"role": "user", "content": f"Question: {query.strip()}"}]
 
 

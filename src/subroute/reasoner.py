@@ -21,6 +21,7 @@ from subroute.execute import DEFAULT_STEP_BUDGET, Executor
 from subroute.gate import Gate, program_text
 from subroute.inline import split_inline
 from subroute.pool import Pool
+from subroute.program import WHOLE_PROGRAM_SHOTS
 from subroute.prompts import check_question
 from subroute.records import Example
 from subroute.retrieve import BM25Retriever
@@ -55,7 +56,7 @@ class Reasoner:
         # this router's own allocator
         self.gate = gate
         self.whole = Executor(pool, gate.whole if gate else allocator, step_budget=WHOLE_BUDGET,
-                              max_tokens=max_tokens, programs=programs)
+                              max_tokens=max_tokens, programs=programs, program_shots=WHOLE_PROGRAM_SHOTS)
         self.name = name
         self.notes: list[str] = []  # said once in every trace (e.g. which router was loaded)
         if integrate != "last" and not integrate.startswith("model:"):

@@ -263,7 +263,7 @@ class RoutesConfig:
     accuracy_weight: float = field(default=8.0, metadata={
         "help": "weight of a question one route gets right and the other wrong, against one where only cost differs",
         "min": 1.0, "max": 100.0})
-    l2: float = field(default=1.0, metadata={"help": "L2 penalty of the logistic regression", "min": 0.0,
+    l2: float = field(default=3.0, metadata={"help": "L2 penalty of the logistic regression", "min": 0.0,
                                              "max": 1000.0})
 
 

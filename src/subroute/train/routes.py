@@ -239,7 +239,7 @@ class RoutePolicyRun:
 
 
 def train_route_policy(pool: Pool, labels: list[RouteLabel], out: str | Path, *, accuracy_weight: float = 8.0,
-                       l2: float = 1.0, min_rows: int = 12, data: dict[str, Any] | None = None) -> RoutePolicyRun:
+                       l2: float = 3.0, min_rows: int = 12, data: dict[str, Any] | None = None) -> RoutePolicyRun:
     """Fit each head that has at least `min_rows` rows with both outcomes, and write the
     artifact (`manifest.json`: heads, features, data, cross-validated outcomes). A head
     whose policy answers fewer held-out questions than always taking one of its two routes
