@@ -127,17 +127,32 @@ def allocator_dir(path: str | Path) -> Path:
     return p / "allocator" if (p / "allocator").is_dir() else p
 
 
+def artifact_manifest(path: Path, kind: str, version: int, *, noun: str, article: str, command: str) -> dict:
+    """The manifest of the artifact folder `path`, which must be a version-`version` `kind`
+    artifact (`article` `noun` and the `command` that trains one name it in the errors)."""
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+    except (OSError, ValueError):
+        raise SubrouteError(f"{path} is not {article} {noun} artifact (no readable manifest.json); "
+                            f"train one with: {command}") from None
+    if manifest.get("kind") != kind or manifest.get("version") != version:
+        raise SubrouteError(f"{path}: not a version-{version} {noun} artifact; retrain it with: {command}")
+    return manifest
+
+
+def pool_identities(signature: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(name, identity) of each model of a pool signature (`pool_signature`): what an
+    artifact trained for one pool must find in the pool it is loaded for."""
+    return [(m["name"], m["identity"]) for m in signature]
+
+
 def read_manifest(path: str | Path, pool: Pool) -> dict:
     """An allocator artifact's manifest, checked against `pool`."""
     p = Path(path)
-    try:
-        manifest = json.loads((p / "manifest.json").read_text())
-    except (OSError, ValueError):
-        raise SubrouteError(f"{p} is not an allocator artifact (no readable manifest.json); train one with: subroute train allocator") from None
-    if manifest.get("kind") != "allocator" or manifest.get("version") != ALLOCATOR_VERSION:
-        raise SubrouteError(f"{p}: not a version-{ALLOCATOR_VERSION} allocator artifact; retrain it with: subroute train allocator")
-    want = [(m["name"], m["identity"]) for m in manifest["pool"]]
-    have = [(m["name"], m["identity"]) for m in pool_signature(pool)]
+    manifest = artifact_manifest(p, "allocator", ALLOCATOR_VERSION, noun="allocator", article="an",
+                                 command="subroute train allocator")
+    want = pool_identities(manifest["pool"])
+    have = pool_identities(pool_signature(pool))
     if want != have:
         raise SubrouteError(
             f"the router at {p} was trained for the pool {manifest.get('pool_source')} "
@@ -253,16 +268,10 @@ class RoutePolicy:
 
     def __init__(self, path: str | Path, pool: Pool) -> None:
         p = Path(path)
-        try:
-            self.manifest = json.loads((p / "manifest.json").read_text())
-        except (OSError, ValueError):
-            raise SubrouteError(f"{p} is not a route-policy artifact (no readable manifest.json); "
-                                "train one with: subroute train routes") from None
-        if self.manifest.get("kind") != "route" or self.manifest.get("version") != ROUTE_VERSION:
-            raise SubrouteError(f"{p}: not a version-{ROUTE_VERSION} route-policy artifact; retrain it with: "
-                                "subroute train routes")
-        want = [(m["name"], m["identity"]) for m in self.manifest.get("pool", [])]
-        if want != [(m["name"], m["identity"]) for m in pool_signature(pool)]:
+        self.manifest = artifact_manifest(p, "route", ROUTE_VERSION, noun="route-policy", article="a",
+                                      command="subroute train routes")
+        want = pool_identities(self.manifest.get("pool", []))
+        if want != pool_identities(pool_signature(pool)):
             raise SubrouteError(f"the route policy at {p} was trained for another pool ({', '.join(n for n, _ in want)}); "
                                 "retrain it for this pool with: subroute train routes --pool FILE")
         self.heads: dict[str, dict[str, Any]] = {}

@@ -213,12 +213,11 @@ class Reasoner:
             if program and text is None:
                 raise SubrouteError("the program route needs a question that asks for a number and states two or "
                                     f"more in under {budget} tokens; route it 'whole' instead")
-        program = text is not None
-        if program:  # a question that asks for a number: one program over what it states
+        if text is not None:  # a question that asks for a number: one program over what it states
             rec = self.whole.run_step(Subtask(k, text, type="synthesis"), [], None)
         else:
             rec = self.whole.run_step(Subtask(k, question), [], retriever)
-        what = "the whole question as one program" if program else "the whole question"
+        what = "the whole question as one program" if text is not None else "the whole question"
         rec.note = "; ".join(n for n in (what, rec.note) if n)
         t.steps.append(rec)
         t.answer = rec.answer

@@ -146,7 +146,7 @@ class LlamaCppModel:
         The last prompt token is always evaluated on its own, after the rest: its logits
         (the first generated token's distribution) then come from the same one-token
         computation whether the prefix was reused or not. Evaluated inside a batch, they
-        differ from a one-token evaluation in the last digits on some builds (seen with an
+        differ from a one-token evaluation on some builds (by up to 0.7 in a logit with an
         AVX2 build: the same seeded sample drew another first token on a repeated prompt)."""
         llm = self.llm
         n = 0

@@ -29,7 +29,7 @@ import json
 import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from subroute.decompose import is_synthesis, step_type
 from subroute.errors import SubrouteError
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from subroute.decompose import Decomposition
 
 LABELS_VERSION = 1
+R = TypeVar("R")
 
 
 @dataclass
@@ -239,21 +240,29 @@ def label_example(pool: Pool, ex: Example, *, skip: set[tuple[str, int]] = froze
     return labs
 
 
-def read_labels(path: str | Path) -> list[StepLabel]:
+def read_records(path: str | Path, parse: Callable[[dict[str, Any]], R], what: str, record: str) -> list[R]:
+    """The records of a resumable JSONL file (`parse` reads one); none if it is missing. A
+    last line cut by an interruption is dropped (everything before it is kept, it is redone);
+    any other line that is not a record is an error naming `what` file and the `record` kind."""
     p = Path(path)
     if not p.is_file():
         return []
+    lines = p.read_text(encoding="utf-8").splitlines()
     out = []
-    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            out.append(StepLabel.from_dict(json.loads(line)))
+            out.append(parse(json.loads(line)))
         except (ValueError, TypeError, KeyError):
-            # a line cut by an interruption: everything before it is kept, it is redone
-            if n != len(p.read_text(encoding="utf-8").splitlines()):
-                raise SubrouteError(f"labels file {p}: line {n} is not a label record; delete the file to rebuild") from None
+            if n != len(lines):
+                raise SubrouteError(f"{what} file {p}: line {n} is not a {record}; "
+                                    "delete the file to rebuild") from None
     return out
+
+
+def read_labels(path: str | Path) -> list[StepLabel]:
+    return read_records(path, StepLabel.from_dict, "labels", "label record")
 
 
 def _remote_label(pool_path: str | None, ex: Example, skip: set, kw: dict) -> list[str]:

@@ -42,7 +42,7 @@ from subroute.learned import ROUTE_HEADS, ROUTE_VERSION, pool_signature
 from subroute.pool import Pool
 from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner
 from subroute.records import Example
-from subroute.retrieve import approx_tokens
+from subroute.train.labels import read_records
 
 ROUTE_LABELS_VERSION = 1
 # the routes each head chooses between: (its own route, the one it is weighed against)
@@ -89,14 +89,16 @@ def label_question(reasoner: Reasoner, ex: Example, *, scorer) -> RouteLabel:
     budget = reasoner.executor.step_budget
     lab = RouteLabel(ex.id, str(ex.meta.get("source") or ex.meta.get("task") or "data"),
                      route_features(question, context))
+    # the gate's rules alone (no route policy), at the router's confidence cut
+    gate = reasoner.gate or Gate(reasoner.whole.allocator)
+    rules = Gate(gate.whole, min_confidence=gate.min_confidence)
     routes = ["whole"]
     if reasoner.whole.programs and program_text(question, context, max_tokens=budget) is not None:
         routes.append("program")
-    if context and approx_tokens(context) > budget:
+    if not rules.up_front(context, budget).whole:  # where the gate would decompose it
         routes.append("steps")
         d = reasoner.decomposer.decompose(question, ex)  # the call the steps route makes (cached)
         lab.split_features = route_features(question, context, d, message=ex.question)
-        rules = Gate(reasoner.whole.allocator)
         lab.rules_split = not rules.before(ex.question, d, question=question, context=context).whole
     for route in routes:
         t = reasoner.answer(ex.question, ex.context, ex, route=route)
@@ -106,21 +108,7 @@ def label_question(reasoner: Reasoner, ex: Example, *, scorer) -> RouteLabel:
 
 
 def read_route_labels(path: str | Path) -> list[RouteLabel]:
-    p = Path(path)
-    if not p.is_file():
-        return []
-    lines = p.read_text(encoding="utf-8").splitlines()
-    out = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            out.append(RouteLabel.from_dict(json.loads(line)))
-        except (ValueError, TypeError, KeyError):
-            if n != len(lines):  # only a last line cut by an interruption is redone
-                raise SubrouteError(f"route labels file {p}: line {n} is not a route label; delete the file to "
-                                    "rebuild") from None
-    return out
+    return read_records(path, RouteLabel.from_dict, "route labels", "route label")
 
 
 def build_route_labels(pool: Pool, examples: list[Example], out: str | Path, *, threshold: float = DEFAULT_THRESHOLD,
@@ -128,7 +116,7 @@ def build_route_labels(pool: Pool, examples: list[Example], out: str | Path, *, 
                        progress: bool = True) -> list[RouteLabel]:
     """Label every example into `out` (JSONL), resuming what is there. The routes are those
     of `reasoner`, by default the default router at `threshold` (its shipped decomposer, or
-    the one in `router`); its gate's route policy, if any, is set aside."""
+    the one in `router`); its gate's route policy, if any, plays no part."""
     from tqdm import tqdm
 
     from subroute.bench.datasets import score
@@ -139,9 +127,8 @@ def build_route_labels(pool: Pool, examples: list[Example], out: str | Path, *, 
     done = {lab.example_id for lab in have}
     if have:  # rewrite without a possibly cut last line
         out.write_text("".join(lab.to_json() + "\n" for lab in have), encoding="utf-8")
+    # every route is forced (`Reasoner.answer(route=...)`), so a route policy the router has is never asked
     reasoner = reasoner or Reasoner.default(pool, threshold=threshold, router=router)
-    if reasoner.gate is not None:  # labels are what the rules' routes did, not an earlier policy's
-        reasoner.gate.policy = None
     todo = [ex for ex in examples if ex.id not in done]
     with open(out, "a", encoding="utf-8") as f:
         for ex in tqdm(todo, desc="route labels", unit="q", file=sys.stderr, disable=not progress):
