@@ -298,7 +298,7 @@ def generate_questions(world: World, config: QuestionConfig | None = None, *,
 _STATEMENT_START = re.compile(r"^(The|Records|About|Participants|Over)\b")
 
 
-def statements(q: Question, world: World, corpus: Corpus, rng: random.Random) -> list[str] | None:
+def statements(q: Question, corpus: Corpus, rng: random.Random) -> list[str] | None:
     """The facts `q`'s recall steps read, one sentence each (a list fact with its whole
     list), in a shuffled order; None when a step's answer is not named in the sentences of
     its facts (the same support rule documents are held to)."""
@@ -327,7 +327,7 @@ def reword(q: Question, world: World, corpus: Corpus, form: str, rng: random.Ran
     """`q` worded in surface form `form` (`SURFACES`); None when it cannot be."""
     if form == "plain":
         return q
-    said = statements(q, world, corpus, rng)
+    said = statements(q, corpus, rng)
     if not said:
         return None
     if form == "inline":
