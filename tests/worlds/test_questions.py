@@ -19,7 +19,8 @@ from subroute.worlds import (
 
 
 def test_every_kind_and_shape_is_generated(questions):
-    assert {q.kind for q in questions} == set(KINDS)
+    # word problems are asked for by name (--kinds word=1): a seed's default questions stay the same
+    assert {q.kind for q in questions} == set(QuestionConfig().kinds) == set(KINDS) - {"word"}
     assert {q.shape for q in questions} == {"chain", "parallel-then-join", "fan-in"}
     assert {q.hops for q in questions} == {1, 2, 3, 4, 5}
 
@@ -169,3 +170,56 @@ def test_an_unknown_surface_is_named():
         QuestionConfig(surfaces={"shouty": 1.0}).validate()
     with pytest.raises(ConfigError, match="at least one surface form"):
         QuestionConfig(surfaces={"plain": 0.0}).validate()
+
+
+def test_varied_phrasing_rewords_questions_but_keeps_the_walk(world):
+    from subroute.worlds.schema import RELATIONS
+
+    plain = generate_questions(world, QuestionConfig(n=40, min_hops=2, max_hops=4))
+    varied = generate_questions(world, QuestionConfig(n=40, min_hops=2, max_hops=4, phrasing=0.8))
+    corpus = Corpus(world)
+    for q in varied:
+        assert check_question(q, world, corpus) == [], q.question
+        assert "{" not in q.question and "#" not in q.question
+    # the wording has a stream of its own: the same paths, answers and gold steps
+    same = sum(a.answer == b.answer and [s.op for s in a.decomposition] == [s.op for s in b.decomposition]
+               for a, b in zip(plain, varied))
+    assert same >= 30
+    changed = [b.question for a, b in zip(plain, varied) if a.question != b.question]
+    assert len(changed) >= 20
+    alternatives = {p.split("{")[0].strip() for r in RELATIONS.values() for p in r.phrases + r.asks}
+    assert any(q.startswith(("Think of", "Consider", "Take", "Start from")) for q in changed)
+    assert any("'s " in q or "' " in q for q in changed) and alternatives
+    # a possessive follows only a bare name, never a phrase ("the founder of X's mother")
+    assert not any(re.search(r"\bof [^,?]*'s? (?:mother|father|founder|mentor|employer)\b", q) for q in changed)
+    with pytest.raises(ConfigError, match="--phrasing"):
+        QuestionConfig(phrasing=1.5).validate()
+
+
+def test_word_problems_compute_with_a_number_the_question_states(world):
+    from subroute.program import is_program_step
+    from subroute.worlds.resolver import ResolveError
+
+    qs = generate_questions(world, QuestionConfig(n=30, min_hops=1, max_hops=3, kinds={"word": 1.0}))
+    corpus = Corpus(world)
+    assert {q.kind for q in qs} == {"word"} and {q.shape for q in qs} == {"chain"}
+    for q in qs:
+        assert check_question(q, world, corpus) == [], q.question
+        last = q.decomposition[-1]
+        assert last.op["op"] == "calc" and last.type == "synthesis"
+        stated = [a for a in last.op["args"] if isinstance(a, int)]
+        said = re.search(rf"\b{stated[0]}\b|\b{_WORDS.get(stated[0], '-')}\b", q.question) or (
+            stated == [2] and "and back again" in q.question)  # a round trip: twice the length
+        assert len(stated) == 1 and said, q.question
+        # the gold step is a program step once the earlier answer is in it
+        values = {f"#{i}": s.answer for i, s in enumerate(q.decomposition, 1)}
+        filled = re.sub(r"#\d+", lambda m: values[m.group(0)], last.question)
+        assert is_program_step(filled, synthesis=True), filled
+        assert score_example(f"{q.answer} {last.op['unit']}".strip(), q).correct
+    assert len({q.question.split()[0] for q in qs}) >= 3  # more than one kind of problem
+    with pytest.raises(ResolveError, match="calc needs"):
+        resolve(world, [{"op": "calc", "fn": "div", "args": [1, 2]}])
+
+
+_WORDS = {n: w for n, w in enumerate(("zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                                      "nine", "ten", "eleven", "twelve"))}

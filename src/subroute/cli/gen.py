@@ -87,6 +87,9 @@ def _world_opts(pairs: tuple[str, ...]) -> dict:
 @click.option("--shapes", default=None, help=f"Shape weights (of {', '.join(SHAPES)}).")
 @click.option("--surfaces", default=None,
               help=f"Surface-form weights of the message, e.g. plain=2,inline=1 (of {', '.join(SURFACES)}).")
+@click.option("--phrasing", type=float, default=0.0, show_default=True,
+              help="Chance (0-1) that a phrase or question is worded another way than the canonical one "
+                   "(possessives, relative clauses, other question forms, chains told first).")
 @click.option("--distractors", type=int, default=4, show_default=True, help="Distractor documents per context.")
 @click.option("--budget", type=int, default=3000, show_default=True, help="Context budget in (approximate) tokens.")
 @click.option("--styles", default=",".join(STYLES), show_default=True, help="Document styles to write.")
@@ -97,7 +100,7 @@ def _world_opts(pairs: tuple[str, ...]) -> dict:
 @click.option("--test-fraction", type=float, default=0.2, show_default=True, help="Test share for a style split.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def gen(seed, n, out, world_out, no_world, world_docs, probes_out, people, world_opt, hops, kinds,
-        shapes, surfaces, distractors, budget, styles, docs_per_entity, split, worlds, test_fraction, quiet):
+        shapes, surfaces, phrasing, distractors, budget, styles, docs_per_entity, split, worlds, test_fraction, quiet):
     """Generate fictional worlds and multi-hop questions with gold decompositions."""
     from tqdm import tqdm
 
@@ -110,7 +113,7 @@ def gen(seed, n, out, world_out, no_world, world_docs, probes_out, people, world
     lo, hi = parse_hops(hops)
     style_list = tuple(s.strip() for s in styles.split(",") if s.strip())
     qbase = QuestionConfig(n=n, min_hops=lo, max_hops=hi, n_distractors=distractors, token_budget=budget,
-                           held_out_styles=spec.styles, test_fraction=test_fraction)
+                           held_out_styles=spec.styles, test_fraction=test_fraction, phrasing=phrasing)
     if _weights(kinds, KINDS, "--kinds") is not None:
         qbase.kinds = _weights(kinds, KINDS, "--kinds")
     if _weights(shapes, SHAPES, "--shapes") is not None:

@@ -33,6 +33,7 @@ FEASIBLE: dict[str, dict[str, tuple[int, int]]] = {
     "comparison": {PARALLEL: (3, MAX_HOPS), FAN_IN: (4, MAX_HOPS)},
     "intersection": {PARALLEL: (2, MAX_HOPS)},
     "arithmetic": {PARALLEL: (2, MAX_HOPS)},
+    "word": {CHAIN: (1, MAX_HOPS)},
 }
 KINDS = tuple(FEASIBLE)
 _HOP_RELS = {k: [r for r in RELATIONS.values() if r.subject == k and r.phrase]
@@ -62,17 +63,40 @@ class Draft:
 
 
 class Builder:
-    """Walks the world and phrases what it finds."""
+    """Walks the world and phrases what it finds.
 
-    def __init__(self, world: World, rng: random.Random) -> None:
+    `phrasing` is the chance that a noun phrase or question is worded another way than
+    the schema's canonical one (a possessive, a relative clause, another question form, a
+    chain told in two sentences); those choices come from `wording`, a stream of their own,
+    so the walk (and with phrasing 0 every question) of a seed stays the same."""
+
+    def __init__(self, world: World, rng: random.Random, *, phrasing: float = 0.0,
+                 wording: random.Random | None = None) -> None:
         self.w = world
         self.rng = rng
+        self.phrasing = phrasing
+        self.wording = wording or random.Random(0)
         self.kinds = [k for k in ("person", "org", "work", "event", "city", "country", "river")
                       if world.by_kind.get(k)]
 
     # --- phrasing --------------------------------------------------------------------
+    def varied(self) -> bool:
+        return self.phrasing > 0 and self.wording.random() < self.phrasing
+
+    def phrase(self, rel: str, bare: bool) -> str:
+        """The noun phrase template of `rel`; possessives only after a bare name."""
+        r = RELATIONS[rel]
+        alts = [p for p in r.phrases if bare or "{sp}" not in p]
+        return self.wording.choice(alts) if alts and self.varied() else r.phrase
+
+    def ask(self, rel: str) -> str:
+        """A single-object question template of `rel` (the walk's draw is always made)."""
+        r = RELATIONS[rel]
+        canonical = self.rng.choice(r.questions)
+        return self.wording.choice(r.asks) if r.asks and self.varied() else canonical
+
     def fmt(self, template: str, s: str, subj: str, obj) -> str:
-        w, f = self.w, {"s": s}
+        w, f = self.w, {"s": s, "sp": s + ("'" if s.endswith("s") else "'s")}
         if w.is_entity(obj):
             o = w.entities[obj]
             f["k"] = o.attrs.get("subkind") if o.kind in ("org", "work") else KIND_WORD[o.kind]
@@ -84,10 +108,16 @@ class Builder:
 
     def np(self, start_text: str, start: str, path: list[tuple[str, str]]) -> str:
         text, cur = start_text, start
-        for rel, obj in path:
-            text = self.fmt(RELATIONS[rel].phrase, text, cur, obj)
+        for i, (rel, obj) in enumerate(path):
+            bare = i == 0 and start_text == self.w.mention(start)
+            text = self.fmt(self.phrase(rel, bare), text, cur, obj)
             cur = obj
         return text
+
+    def that(self, eid: str) -> str:
+        """'that person', 'that studio', 'that city': the entity referred back to."""
+        e = self.w.entities[eid]
+        return "that " + (e.attrs.get("subkind") if e.kind in ("org", "work") else KIND_WORD[e.kind])
 
     def hop_steps(self, d: Draft, start: str, path: list[tuple[str, str]], arg: str | None = None) -> str:
         """Append one recall step per hop of `path`; return the ref (or id) of its end."""
@@ -172,7 +202,13 @@ class Builder:
             return None
         rel, obj = fin
         text = self.np(self.w.mention(start), start, path)
-        d = Draft(kind, cap(self.fmt(self.rng.choice(RELATIONS[rel].questions), text, end, obj)))
+        tmpl = self.ask(rel)
+        if path and self.varied():  # the chain told first, the question about "that person"
+            lead = self.wording.choice(_TOLD_FIRST)
+            question = lead.format(np=text) + " " + cap(self.fmt(tmpl, self.that(end), end, obj))
+        else:
+            question = cap(self.fmt(tmpl, text, end, obj))
+        d = Draft(kind, question)
         self.hop_steps(d, start, path + [(rel, obj)])
         return d
 
@@ -239,7 +275,7 @@ class Builder:
             if fin is None:
                 return None
             text = self.np(lead, winner, path)
-            d = Draft("comparison", cap(self.fmt(self.rng.choice(RELATIONS[fin[0]].questions), text, end, fin[1])))
+            d = Draft("comparison", cap(self.fmt(self.ask(fin[0]), text, end, fin[1])))
             pairs = [(e, self.hop_steps(d, e, [(rel, self.w.follow(e, rel)[0])])) for e in items]
             ref = self._compare_step(d, pairs, mode, rel, named=True)
             self.hop_steps(d, winner, path + [fin], arg=ref)
@@ -356,6 +392,96 @@ class Builder:
             d.add(f"How many years are there between {refs[0]} and {refs[1]}?",
                   {"op": "diff", "args": [refs[0], refs[1]], "abs": True}, "synthesis")
         return d
+
+
+    def word(self, hops: int, shape: str) -> Draft | None:
+        """An arithmetic word problem over world facts: a count times a price or a quota,
+        an age or an anniversary, a round trip. The question states one number of its own;
+        the last step computes with it (a `calc` op), so its gold step is a program step."""
+        w, rng = self.w, self.rng
+        walk = self.walk(hops)
+        if walk is None:
+            return None
+        start, visited, path, end = walk
+        kind = w.entities[end].kind
+        options = [m for m in ("count", "age", "turn", "anniversary", "trip", "tickets")
+                   if _WORD_NEEDS[m] == kind or m == "count"]
+        mode = rng.choice(options)
+        if mode == "count":  # the last recall step reads a set: its size times a number
+            sets = [r for r in _SET_RELS[kind] if r.clause
+                    and 2 <= len(w.follow(end, r.name)) <= 8
+                    and not visited & set(map(str, w.follow(end, r.name)))]
+            if not sets:
+                return None
+            r = rng.choice(sets)
+            each, total, unit = rng.choice(_EACH[r.object])
+            n = rng.randint(2, 12)
+            text = self.np(w.mention(start), start, path)
+            member = "person" if r.object == "person" else KIND_WORD[r.object]
+            question = (f"Each {member} who {r.clause.format(s=text)} {each.format(n=n)}. {total}"
+                        if r.object == "person" else
+                        f"Each {member} that {r.clause.format(s=text)} {each.format(n=n)}. {total}")
+            d = Draft("word", cap(question))
+            ref = self.hop_steps(d, start, path)
+            arg = w.mention(end) if ref == start else ref
+            ref = d.add(cap(self.fmt(rng.choice(r.set_questions), arg, end, None)),
+                        {"op": "hop", "rel": r.name, "arg": ref, "set": True})
+            ref = d.add(f"How many entries are in {ref}?", {"op": "count", "arg": ref}, "synthesis")
+            d.add(f"What is {n} * {ref}?", {"op": "calc", "fn": "mul", "args": [n, ref], "unit": unit},
+                  "synthesis")
+            return d
+        rel = _WORD_REL[mode]
+        got = w.follow(end, rel)
+        if len(got) != 1:
+            return None
+        value = got[0]
+        text = self.np(w.mention(start), start, path)
+        if mode == "age":
+            year = value + rng.randint(18, 95)
+            question, fn, args, unit = (f"How old will {text} be in {year}?", "sub", [year, "#"], "years")
+        elif mode == "turn":
+            n = rng.choice((18, 21, 30, 40, 50, 60, 65, 70, 80))
+            question, fn, args, unit = (f"In what year did {text} turn {n}?", "add", ["#", n], "")
+        elif mode == "anniversary":
+            n = rng.choice((10, 25, 50, 75, 100, 150))
+            question, fn, args, unit = (f"In what year does {text} celebrate {n} years since "
+                                        "its founding?", "add", ["#", n], "")
+        elif mode == "trip":
+            question, fn, args, unit = (f"A boat travels the whole length of {text} and back again. "
+                                        "How many kilometres does it travel?", "mul", [2, "#"], "kilometres")
+        else:  # tickets
+            n = rng.randint(2, 6)
+            question, fn, args, unit = (f"Every resident of {text} buys {_NUMBER_WORDS[n]} tickets to a "
+                                        "fair. How many tickets are sold?", "mul", [n, "#"], "tickets")
+        d = Draft("word", cap(question))
+        ref = self.hop_steps(d, start, path + [(rel, value)])
+        args = [ref if a == "#" else a for a in args]
+        sym = {"add": "+", "sub": "-", "mul": "*"}[fn]
+        d.add(f"What is {args[0]} {sym} {args[1]}?", {"op": "calc", "fn": fn, "args": args, "unit": unit},
+              "synthesis")
+        return d
+
+
+# How a chain is told before its question in varied phrasing ("that person" follows).
+_TOLD_FIRST = ("Think of {np}.", "Consider {np}.", "Take {np}.", "Start from {np}.")
+_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+# Word problems: the kind of entity each needs at the end of its walk, and what it reads.
+_WORD_NEEDS = {"count": "", "age": "person", "turn": "person", "anniversary": "org",
+               "trip": "river", "tickets": "city"}
+_WORD_REL = {"age": "born_year", "turn": "born_year", "anniversary": "founded_year",
+             "trip": "length_km", "tickets": "population"}
+# For a set of members of a kind: (what each does, the question, the answer's unit).
+_EACH = {
+    "person": (("pays {n} dollars for a ticket", "How many dollars do they pay in all?", "dollars"),
+               ("brings {n} guests to a dinner", "How many guests come in total?", "guests"),
+               ("plants {n} trees", "How many trees are planted altogether?", "trees")),
+    "city": (("sends {n} delegates to a summit", "How many delegates are sent in all?", "delegates"),
+             ("builds {n} new schools", "How many schools are built altogether?", "schools")),
+    "org": (("pays a fee of {n} dollars", "How many dollars are paid in all?", "dollars"),
+            ("hires {n} interns", "How many interns are hired altogether?", "interns")),
+    "work": (("sells for {n} dollars", "How many dollars do all of them cost together?", "dollars"),),
+    "event": (("lasted {n} days", "How many days did they last in all?", "days"),),
+}
 
 
 def _split(total: int, parts: int, rng: random.Random, minimum: int) -> list[int]:

@@ -136,6 +136,9 @@ class QuestionConfig:
     id_prefix: str = field(default="", metadata={"help": "prefix of question ids"})
     surfaces: dict[str, float] = field(default_factory=lambda: {"plain": 1.0}, metadata={
         "help": "weight of each surface form of the message (plain, inline, facts, given)"})
+    phrasing: float = field(default=0.0, metadata={
+        "help": "chance that a phrase or question is worded another way than the canonical one "
+                "(possessives, relative clauses, other question forms, chains told first)"})
 
     def validate(self) -> None:
         if self.n < 0:
@@ -158,6 +161,8 @@ class QuestionConfig:
             raise ConfigError(f"no kind with weight > 0 can make a shape with weight > 0 in "
                               f"{self.min_hops}-{self.max_hops} hops; widen --hops or change "
                               "--kinds/--shapes (comparisons need 3+ hops, fan-in 4+)")
+        if not 0.0 <= self.phrasing <= 1.0:
+            raise ConfigError(f"--phrasing must be in [0, 1], got {self.phrasing}")
         if self.n_distractors < 0:
             raise ConfigError(f"--distractors must be >= 0, got {self.n_distractors}")
         if self.token_budget < 1:
@@ -217,6 +222,8 @@ def _aliases(world: World, atom, op: dict) -> list[str]:
         return [_NUMBER_WORDS[atom]]
     if op["op"] == "diff":
         return [f"{atom} years"]
+    if op["op"] == "calc":
+        return [f"{atom} {op['unit']}"] if op.get("unit") else []
     return world.aliases(atom)
 
 
@@ -229,7 +236,7 @@ def generate_questions(world: World, config: QuestionConfig | None = None, *,
     corpus = corpus or Corpus(world)
     seed = world.seed if cfg.seed is None else cfg.seed
     rng = random.Random(f"{seed}/questions")
-    builder = Builder(world, rng)
+    builder = Builder(world, rng, phrasing=cfg.phrasing, wording=random.Random(f"{seed}/phrasing"))
     pairs = cfg.pairs()
     weights = [p[4] for p in pairs]
     limit = cfg.max_attempts if cfg.max_attempts is not None else 300 + 80 * cfg.n

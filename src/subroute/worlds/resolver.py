@@ -13,6 +13,9 @@ Ops (``#k`` is the result of step k, 1-based):
       the item whose value is smallest/largest; ties are an error (no unique answer)
   {"op": "intersect", "args": ["#a", "#b", ...]}        members common to every set
   {"op": "diff", "args": ["#a", "#b"], "abs": bool}     value a minus value b
+  {"op": "calc", "fn": "add"|"sub"|"mul", "args": [x, y]}  x + y, x - y or x * y, where
+      each of x, y is "#k" (a number) or an integer the question states (word problems);
+      an optional "unit" names what the number counts ("dollars"), for answer aliases
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from subroute.worlds.schema import RELATIONS
 from subroute.worlds.world import Atom, World
 
 _REF = re.compile(r"^#(\d+)$")
+_CALC = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b}
 
 
 class ResolveError(ValueError):
@@ -113,6 +117,12 @@ def resolve(world: World, ops: Sequence[dict]) -> list[StepResult]:
             if not common:
                 raise ResolveError(f"step {i}: empty intersection")
             out.append(StepResult(tuple(sorted(common, key=str)), ()))
+        elif name == "calc":
+            fn, args = op.get("fn"), op.get("args", [])
+            if fn not in _CALC or len(args) != 2:
+                raise ResolveError(f"step {i}: calc needs fn add, sub or mul and two args, got {fn!r}, {args!r}")
+            a, b = (x if isinstance(x, int) and not isinstance(x, bool) else number(x) for x in args)
+            out.append(StepResult((_CALC[fn](a, b),), ()))
         elif name == "diff":
             d = number(op["args"][0]) - number(op["args"][1])
             out.append(StepResult((abs(d) if op.get("abs") else d,), ()))
