@@ -58,7 +58,7 @@ def main() -> None:
         confs, why = [], Counter()
         for ex in exs:
             inline = split_inline(ex.question)
-            d = router.decomposer.decompose(inline.question)  # for its confidence, even where the gate needs none
+            d = router.decomposer.decompose(inline.for_decomposer)  # for its confidence, even where the gate needs none
             if d.confidence is not None:
                 confs.append(d.confidence)
             label = ex.meta.get("route", "steps")  # DecompBench's label; the external sets have none

@@ -5,6 +5,13 @@ differences, `program.PROGRAM_SHOTS`) against the word-problem shots the whole-q
 route uses (`program.WHOLE_PROGRAM_SHOTS`).
 
     python benchmarks/bench_programs.py [--seed 1] [--n 96]
+    python benchmarks/bench_programs.py --picks [--seed 150] [--n 80]
+
+`--picks`: questions that pick one of the things they state by a comparison
+(`program.asks_pick`: "Which city has more inhabitants, A or B?"), DecompBench comparisons
+with their facts stated inline (a training world, never a test one), asked as one program
+(`program.WHOLE_PICK_SHOTS`, an argmax/argmin over what is stated) against asked plainly,
+both by the default router's whole-question route.
 
 Each question is asked as one program by the default router (`route="program"`: the cascade
 at 0.5 over Qwen-0.5B and Qwen-1.5B, the expression evaluated), scored by reasoning-gym's own
@@ -30,7 +37,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--n", type=int, default=96, help="reasoning-gym questions over the tasks (those asking a number run)")
+    ap.add_argument("--picks", action="store_true", help="pick questions: as a program against asked plainly")
     a = ap.parse_args()
+    if a.picks:
+        return picks(a.seed if a.seed != 1 else 150, a.n if a.n != 96 else 80)
     if a.seed == EXTERNAL_RG_SEED:
         raise SystemExit(f"seed {EXTERNAL_RG_SEED} is the external suite's; pick another")
     exs = []
@@ -51,6 +61,31 @@ def main() -> None:
         print(f"{name:<20} {ok:>3}/{len(exs)} right  ${cost:.5f}", flush=True)
     (a_ok, a_cost), (b_ok, b_cost) = got["step shots"], got["word-problem shots"]
     print(f"word-problem / step shots: right x{b_ok / max(a_ok, 1):.2f}, cost x{b_cost / a_cost:.2f}")
+
+
+def picks(seed: int, n: int) -> None:
+    from subroute.bench.datasets import parse_example
+    from subroute.program import asks_pick
+    from subroute.scoring import score_example
+    from subroute.worlds import QuestionConfig, WorldConfig, build_world, generate_questions
+
+    cfg = QuestionConfig(n=n, min_hops=4, max_hops=6, kinds={"comparison": 1.0}, surfaces={"inline": 1.0}, seed=seed)
+    qs = generate_questions(build_world(WorldConfig(seed=seed)), cfg)
+    exs = [parse_example(q.to_dict(), default_id=q.id) for q in qs if asks_pick(split_inline(q.question).question)]
+    print(f"{len(exs)} pick questions of {len(qs)} (world {seed}, comparisons of 4 to 6 hops, facts inline)")
+    r = Reasoner.default(Pool.load().use_cache(CallCache()))
+    got = {}
+    for route in ("whole", "program"):
+        ok, cost = 0, 0.0
+        for e in exs:
+            t = r.answer(e.question, None, e, route=route)
+            ok += bool(t.answer and not t.error and score_example(t.answer, e).correct)
+            cost += t.cost
+        got[route] = (ok, cost)
+        print(f"{'asked plainly' if route == 'whole' else 'as a program':<20} {ok:>3}/{len(exs)} right  ${cost:.5f}",
+              flush=True)
+    (a_ok, a_cost), (b_ok, b_cost) = got["whole"], got["program"]
+    print(f"program / plain: right x{b_ok / max(a_ok, 1):.2f}, cost x{b_cost / a_cost:.2f}")
 
 
 if __name__ == "__main__":

@@ -128,6 +128,23 @@ def test_program_text_wants_a_number_question_with_numbers():
     assert program_text("How old was she in 1958?", "born in 1931 " * 80, max_tokens=100) is None  # too long to write out
 
 
+def test_a_question_that_picks_by_a_comparison_is_a_program_over_what_it_states():
+    from subroute.gate import program_text
+    from subroute.program import WHOLE_PICK_SHOTS, WHOLE_PROGRAM_SHOTS, asks_pick, whole_program_shots
+
+    facts = "The Morrick Tunnel is 4 km long. The Vell Tunnel is 7 km long."
+    assert asks_pick("Which tunnel is the longest?") and asks_pick("Who was born earlier, Ada or Tom?")
+    assert asks_pick("Who is younger: the founder of Orrin Mills or the founder of Vell Press?")
+    assert not asks_pick("How long is the Vell Tunnel?") and not asks_pick("Where was the eldest born")
+    # a question about the thing picked is not a pick: one expression cannot take the next hop
+    assert not asks_pick("Who founded the oldest of Ash Bank, Elm Press and Oak Mills?")
+    assert not asks_pick("What is the population of the largest city?")
+    assert program_text("Which tunnel is the longest?", facts, max_tokens=100) == f"{facts} Which tunnel is the longest?"
+    assert program_text("Which tunnel is in Vell?", facts, max_tokens=100) is None
+    assert whole_program_shots(f"{facts} Which tunnel is the longest?") is WHOLE_PICK_SHOTS
+    assert whole_program_shots("A crate holds 12 jars. How many jars are in 3 crates?") is WHOLE_PROGRAM_SHOTS
+
+
 # ---- the learned route policy ----------------------------------------------------------------
 
 def _policy(tmp_path, pool, heads):

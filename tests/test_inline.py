@@ -69,3 +69,21 @@ def test_sentences_keep_abbreviations_and_decimals():
 def test_a_question_line_with_nothing_after_it_is_an_empty_question():
     s = split_inline("Context: x\nQuestion: ")
     assert s.question == "" and s.statements == ["x"]
+
+
+def test_the_decomposer_reads_a_short_setup_but_not_a_list_of_facts():
+    from subroute.inline import SETUP_WORDS
+
+    setup = split_inline("Think of the founder of Voss Glassworks. Where was that person born?")
+    assert setup.how == "statements" and setup.question == "Where was that person born?"
+    assert setup.for_decomposer == "Think of the founder of Voss Glassworks. Where was that person born?"
+    facts = " ".join(["Mirela Voss was born in Tarnholm in the north of the old country."] * 4)
+    assert len(facts.split()) > SETUP_WORDS
+    many = split_inline(f"{facts} Where was Mirela Voss born?")
+    assert many.statements and many.for_decomposer == "Where was Mirela Voss born?"
+    given = split_inline("Given that Mirela Voss founded Voss Glassworks, where was Mirela Voss born?")
+    assert given.how == "given" and given.for_decomposer == "Where was Mirela Voss born?"
+    line = split_inline("Context: Mirela Voss was born in Tarnholm.\nQuestion: Where was Mirela Voss born?")
+    assert line.for_decomposer == "Where was Mirela Voss born?"
+    alone = split_inline("Where was Mirela Voss born?")
+    assert alone.for_decomposer == "Where was Mirela Voss born?"

@@ -68,3 +68,35 @@ def test_empty_question_is_refused():
 
 
 
+
+
+def test_the_decomposer_reads_a_short_setup_with_the_question():
+    """A word problem's setup sentence names what the question asks about ("How many dollars
+    do they pay?" alone names nothing): the decomposer reads both, the steps' passages get
+    the setup as context; facts given in a "Given that" clause stay context only."""
+    pool, *_ = voss_chain()
+
+    class Seen(SingleStepDecomposer):
+        def __init__(self) -> None:
+            self.asked: list[str] = []
+
+        def decompose(self, question, example=None):
+            self.asked.append(question)
+            return super().decompose(question, example)
+
+    dec = Seen()
+    r = Reasoner(pool, dec, FixedAllocator("s"))
+    setup = "Each person who works for Voss Glassworks pays 5 dollars for a ticket."
+    t = r.answer(f"{setup} How many dollars do they pay in all?", VOSS_CONTEXT, route="steps")
+    assert dec.asked[-1] == f"{setup} How many dollars do they pay in all?"
+    assert t.context_taken == [setup] and t.question == "How many dollars do they pay in all?"
+    r.answer("Given that Mirela Voss founded Voss Glassworks, where was Mirela Voss born?", VOSS_CONTEXT,
+             route="steps")
+    assert dec.asked[-1] == "Where was Mirela Voss born?"
+
+
+def test_max_tokens_bounds_steps_and_the_whole_route_alike():
+    pool, *_ = voss_chain()
+    r = Reasoner(pool, SingleStepDecomposer(), FixedAllocator("s"))
+    r.max_tokens = 7
+    assert (r.max_tokens, r.executor.max_tokens, r.whole.max_tokens) == (7, 7, 7)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from subroute.allocate import Allocator
 from subroute.answers import echoes, is_short_answer
@@ -87,8 +87,11 @@ class StepPrompt:
             return _both(c, plain, {"program": c.text.strip(), "program_error": str(e)})
 
 
+ProgramShots = list[Message] | Callable[[str], list[Message]] | None
+
+
 def step_prompt(query: str, *, synthesis: bool, retriever: Retriever | None, budget: int,
-                programs: bool = True, program_shots: list[Message] | None = None) -> StepPrompt:
+                programs: bool = True, program_shots: ProgramShots = None) -> StepPrompt:
     """The prompt for one step and the passages it sees. Synthesis steps see none; those
     that compute over numbers are program steps unless `programs` is off."""
     passages = retriever.select(query, budget) if retriever and not synthesis else []
@@ -97,8 +100,9 @@ def step_prompt(query: str, *, synthesis: bool, retriever: Retriever | None, bud
         msgs = answer_messages(query, retriever.context)  # type: ignore[union-attr]
     else:
         msgs = answer_messages(query, "\n\n".join(passages) or None)
+    shots = program_shots(query) if callable(program_shots) else program_shots
     return StepPrompt(query, msgs, passages, programs and is_program_step(query, synthesis=synthesis),
-                      lookup=not synthesis, program_shots=program_shots)
+                      lookup=not synthesis, program_shots=shots)
 
 
 def query_key(query: str) -> str:
@@ -125,13 +129,14 @@ DEFAULT_STEP_BUDGET = 100
 
 class Executor:
     def __init__(self, pool: Pool, allocator: Allocator, *, step_budget: int = DEFAULT_STEP_BUDGET, max_tokens: int = 48,
-                 programs: bool = True, program_shots: list[Message] | None = None) -> None:
+                 programs: bool = True, program_shots: ProgramShots = None) -> None:
         self.pool = pool
         self.allocator = allocator
         self.step_budget = step_budget
         self.max_tokens = max_tokens
         self.programs = programs
-        self.program_shots = program_shots  # None: the step shots (`program.PROGRAM_SHOTS`)
+        # None: the step shots (`program.PROGRAM_SHOTS`); a function picks them per query
+        self.program_shots = program_shots
 
     def run_step(self, step: Subtask, answers: list[str], retriever: Retriever | None,
                  earlier: Sequence[StepRecord] = ()) -> StepRecord:

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING
 
 from subroute.allocate import Allocator, CascadeAllocator
 from subroute.decompose import REF, Decomposition, is_synthesis
-from subroute.program import numbers_in
+from subroute.program import asks_pick, numbers_in
 from subroute.retrieve import approx_tokens
 from subroute.scoring import normalize
 from subroute.trace import StepRecord
@@ -217,9 +217,10 @@ _ASKS_NUMBER = re.compile(r"\bhow (?:many|much|old|long|far)\b|\bwhat is the (?:
 
 def program_text(question: str, context: str | None, *, max_tokens: int) -> str | None:
     """The whole question as one program step's text (its context before it), when it asks
-    for a number and states two or more, and the context is short enough to write out in
-    the step (`max_tokens`); else None."""
-    if not _ASKS_NUMBER.search(question):
+    for a number, or picks one of the things it states by a comparison (`asks_pick`), and
+    states two numbers or more, and the context is short enough to write out in the step
+    (`max_tokens`); else None."""
+    if not (_ASKS_NUMBER.search(question) or asks_pick(question)):
         return None
     text = f"{context.strip()} {question.strip()}" if context and context.strip() else question.strip()
     if len(numbers_in(text)) < 2 or approx_tokens(text) > max_tokens:

@@ -31,13 +31,28 @@ _ASKS = re.compile(r"\?\s*$|^(?:find|compute|calculate|determine|name|list|give|
 _IMPERATIVE = re.compile(r"^(?:find|compute|calculate|determine|name|list|give|tell me|state|work out)\b", re.I)
 
 
+SETUP_WORDS = 40
+
+
 @dataclass
 class InlineContext:
     """A message read as a question over a context."""
 
     question: str
     statements: list[str] = field(default_factory=list)  # taken from the message, in order
-    how: str | None = None  # "question line" | "statements", or None when nothing was taken
+    how: str | None = None  # "question line" | "statements" | "given", or None when nothing was taken
+
+    @property
+    def for_decomposer(self) -> str:
+        """What the decomposer reads: the question, after the statements before it when they
+        are a short setup (at most `SETUP_WORDS` words: "Each person who works for Brevik
+        Mills pays 5 dollars. How many dollars do they pay in all?", "Think of the founder
+        of X. Where was that person born?"), since the question alone names nothing then.
+        Longer statements, a "Question:" line's context and a "Given that" clause stay
+        context only: the question stands by itself there."""
+        if self.how == "statements" and len(" ".join(self.statements).split()) <= SETUP_WORDS:
+            return " ".join([*self.statements, self.question])
+        return self.question
 
     def context(self, documents: str | None = None) -> str | None:
         """The caller's documents, then the statements as one passage."""
@@ -86,7 +101,7 @@ def split_inline(message: str) -> InlineContext:
     if given:
         facts = [f.strip().rstrip(",") for f in _AND_THAT.split(given.group("facts")) if f.strip()]
         q = given.group("question").strip()
-        return InlineContext(q[0].upper() + q[1:], [f"{f[0].upper()}{f[1:]}." for f in facts], "statements")
+        return InlineContext(q[0].upper() + q[1:], [f"{f[0].upper()}{f[1:]}." for f in facts], "given")
     marks = list(_QUESTION_LINE.finditer(text))
     if marks:
         before, after = text[: marks[-1].start()], text[marks[-1].end():].strip()

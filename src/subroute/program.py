@@ -163,6 +163,44 @@ WHOLE_PROGRAM_SHOTS: list[Message] = [
 ]
 
 
+# A whole question that picks one of the things it states by a number ("Which tunnel is the
+# longest?", "Who is younger, Ada or Tom?") is one program too, an argmax/argmin over what
+# it states, asked with a pick example turn instead of the word problems.
+WHOLE_PICK_SHOTS: list[Message] = [
+    {"role": "user", "content": "Question: The Ash Bridge is 120 metres long. The Elm Bridge is 95 metres long and "
+                                "the Oak Bridge 140 metres. Which bridge is the shortest?"},
+    {"role": "assistant", "content": 'argmin({"Ash Bridge": 120, "Elm Bridge": 95, "Oak Bridge": 140})'},
+]
+_PICK_WORDS = _MAX_WORDS | _MIN_WORDS | frozenset(
+    "younger youngest older oldest elder eldest newer newest taller tallest heavier heaviest lighter lightest "
+    "cheaper cheapest faster fastest slower slowest farther farthest further furthest closer closest nearer "
+    "nearest deeper deepest wider widest richer richest".split())
+_PICK_START = re.compile(r"^\s*(?:(?:which|who|whom)(?:\s+of)?|name|of)\b", re.I)
+_PICK_WORD = re.compile(r"\b(?:" + "|".join(sorted(_PICK_WORDS, key=len, reverse=True)) + r")\b", re.I)
+
+
+def asks_pick(question: str) -> bool:
+    """A question that picks one of the things it is about by a comparison ("Which tunnel is
+    the longest?", "Who was born earlier, A or B?", "Which of the rivers is longer?"). Not
+    one that asks about the thing picked ("Who founded the oldest of A, B and C?", "What is
+    the population of the largest city?"): there the comparison sits after an "of"."""
+    start, word = _PICK_START.match(question), _PICK_WORD.search(question)
+    if start is None or word is None or word.start() < start.end():
+        return False
+    before, after = question[start.end():word.start()], question[word.end():]
+    return not re.search(r"\b(?:of|whose)\b", before, re.I) and not re.match(r"\s+of\b", after, re.I)
+
+
+def whole_program_shots(query: str) -> list[Message]:
+    """The example turns for a whole question asked as a program: a pick, or a word problem."""
+    return WHOLE_PICK_SHOTS if asks_pick(_last_sentence(query)) else WHOLE_PROGRAM_SHOTS
+
+
+def _last_sentence(text: str) -> str:
+    parts = re.split(r"(?<=[.!?])\s+", text.strip())
+    return parts[-1] if parts else text
+
+
 def program_messages(query: str, shots: list[Message] | None = None) -> list[Message]:
     """The program prompt for `query`: the step shots, or `shots` (`WHOLE_PROGRAM_SHOTS`)."""
     return [{"role": "system", "content": PROGRAM_SYSTEM}, *(PROGRAM_SHOTS if shots is None else shots),

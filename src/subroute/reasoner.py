@@ -21,7 +21,7 @@ from subroute.execute import DEFAULT_STEP_BUDGET, Executor
 from subroute.gate import Gate, program_text
 from subroute.inline import split_inline
 from subroute.pool import Pool
-from subroute.program import WHOLE_PROGRAM_SHOTS
+from subroute.program import whole_program_shots
 from subroute.prompts import check_question
 from subroute.records import Example
 from subroute.retrieve import BM25Retriever
@@ -56,7 +56,7 @@ class Reasoner:
         # this router's own allocator
         self.gate = gate
         self.whole = Executor(pool, gate.whole if gate else allocator, step_budget=WHOLE_BUDGET,
-                              max_tokens=max_tokens, programs=programs, program_shots=WHOLE_PROGRAM_SHOTS)
+                              max_tokens=max_tokens, programs=programs, program_shots=whole_program_shots)
         self.name = name
         self.notes: list[str] = []  # said once in every trace (e.g. which router was loaded)
         if integrate != "last" and not integrate.startswith("model:"):
@@ -64,6 +64,15 @@ class Reasoner:
         self.integrate = integrate
         if integrate.startswith("model:"):
             pool[integrate[6:]]  # unknown model -> clear error now, not mid-question
+
+    @property
+    def max_tokens(self) -> int:
+        """Most tokens per answer: of each step, and of the whole-question route's answer."""
+        return self.executor.max_tokens
+
+    @max_tokens.setter
+    def max_tokens(self, value: int) -> None:
+        self.executor.max_tokens = self.whole.max_tokens = value
 
     @classmethod
     def default(cls, pool: Pool, *, threshold: float | None = None, router: str | None = None) -> "Reasoner":
@@ -146,8 +155,9 @@ class Reasoner:
         t0 = time.perf_counter()
         try:
             retriever = BM25Retriever(context) if context and context.strip() else None
+            asked = inline.for_decomposer
             if route == "steps":
-                self._by_steps(question, message, example, retriever, t, gate=None)
+                self._by_steps(question, message, example, retriever, t, gate=None, asked=asked)
             elif route is not None:
                 self._whole(question, retriever, t, f"asked for the {route} route", program=route == "program")
             else:
@@ -155,7 +165,7 @@ class Reasoner:
                 if first is not None and first.whole:
                     self._whole(question, retriever, t, "; ".join(first.reasons))
                 else:
-                    self._by_steps(question, message, example, retriever, t, gate=self.gate)
+                    self._by_steps(question, message, example, retriever, t, gate=self.gate, asked=asked)
         except SubrouteError as e:
             t.error = str(e)
             if raise_errors:
@@ -164,10 +174,11 @@ class Reasoner:
         return t
 
     def _by_steps(self, question: str, message: str, example: Example | None, retriever: BM25Retriever | None,
-                  t: Trace, *, gate: Gate | None) -> None:
-        """Decompose, then run the steps in order; the `gate` may send the question whole
-        before the first step or after any."""
-        d = self.decomposer.decompose(question, example)
+                  t: Trace, *, gate: Gate | None, asked: str | None = None) -> None:
+        """Decompose `asked` (the question, with a short setup before it: see
+        `InlineContext.for_decomposer`), then run the steps in order; the `gate` may send
+        the question whole before the first step or after any."""
+        d = self.decomposer.decompose(asked or question, example)
         t.overhead += [CallRecord.of("decompose", c, self.pool) for c in d.calls]
         t.notes += [n for n in (d.fallback, d.note) if n]
         check = gate.before(message, d, question=question, context=retriever.context if retriever else None) \

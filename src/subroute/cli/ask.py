@@ -96,7 +96,7 @@ def ask(question: str, context_path: str | None, model_name: str | None, router:
                    err=True)
         return
     r = Reasoner.default(pool, threshold=threshold, router=router)
-    r.executor.max_tokens = r.whole.max_tokens = max_tokens
+    r.max_tokens = max_tokens
     t = r.answer(question, context, route=None if route == "auto" else route)
     if trace_path:
         with open(trace_path, "a", encoding="utf-8") as f:

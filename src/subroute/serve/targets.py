@@ -67,7 +67,7 @@ class RouterTarget:
     def run(self, req: ChatRequest) -> Answer:
         question, context = question_and_context(req.messages)
         r = self.reasoner()
-        r.executor.max_tokens = req.token_limit or ROUTER_MAX_TOKENS
+        r.max_tokens = req.token_limit or ROUTER_MAX_TOKENS
         return Answer(r.answer(question, context, raise_errors=True))
 
 

@@ -35,6 +35,7 @@ from subroute.decompose import is_synthesis, step_type
 from subroute.errors import SubrouteError
 from subroute.execute import DEFAULT_STEP_BUDGET, StepPrompt, step_prompt, substitute
 from subroute.gold import exact_gold_step, solves_step
+from subroute.inline import split_inline
 from subroute.models.base import Completion
 from subroute.pool import Pool, PoolModel
 from subroute.records import Example, GoldStep
@@ -123,7 +124,7 @@ def reword_examples(examples: list[Example], decomposer, *, progress: bool = Tru
 
     out = []
     for ex in tqdm(examples, desc="decomposing", unit="q", file=sys.stderr, disable=not progress):
-        r = reworded(ex, decomposer.decompose(ex.question, ex))
+        r = reworded(ex, decomposer.decompose(split_inline(ex.question).for_decomposer, ex))
         if r is not None:
             out.append(r)
     return out, len(examples) - len(out)

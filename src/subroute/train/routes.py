@@ -97,7 +97,7 @@ def label_question(reasoner: Reasoner, ex: Example, *, scorer) -> RouteLabel:
         routes.append("program")
     if not rules.up_front(context, budget).whole:  # where the gate would decompose it
         routes.append("steps")
-        d = reasoner.decomposer.decompose(question, ex)  # the call the steps route makes (cached)
+        d = reasoner.decomposer.decompose(inline.for_decomposer, ex)  # the call the steps route makes (cached)
         lab.split_features = route_features(question, context, d, message=ex.question)
         lab.rules_split = not rules.before(ex.question, d, question=question, context=context).whole
     for route in routes:
