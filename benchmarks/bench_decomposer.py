@@ -2,7 +2,13 @@
 used in training), in one run: parse rate, step-count match and per-step agreement with the
 gold decomposition, tokens, cost and seconds per question.
 
-    python benchmarks/bench_decomposer.py --router DIR [--seed 900] [--n 40] [--hops 1-4]
+    python benchmarks/bench_decomposer.py --router DIR [--router DIR2 ...] [--seed 900] [--n 40] [--hops 1-4]
+        [--phrasing 0.5] [--kinds compositional=2,word=1] [--surfaces plain=2,given=1] [--prompted qwen-0.5b]
+
+`--router shipped` is the decomposer in src/subroute/artifacts/router/; `--phrasing`,
+`--kinds` and `--surfaces` ask for wording other than the generator's canonical one (see
+docs/decompbench.md). Each decomposer reads what the router's would (the question, after a
+short setup sentence before it: `InlineContext.for_decomposer`).
 
 `parsed` counts decompositions that parsed, drawing again when the greedy output did not
 (`subroute.decompose.draw_steps`); `1st parsed` counts greedy outputs that parsed at once.
@@ -20,31 +26,47 @@ from pathlib import Path
 from subroute import Pool
 from subroute.bench.datasets import parse_example
 from subroute.cache import CallCache
+from subroute.cli.gen import _weights
 from subroute.decompose import PromptedDecomposer
+from subroute.inline import split_inline
 from subroute.learned import TrainedDecomposer
+from subroute.reasoner import shipped_router_dir
 from subroute.scoring import token_f1
 from subroute.worlds import QuestionConfig, WorldConfig, build_world, generate_questions
-from subroute.worlds.questions import parse_hops
+from subroute.worlds.kinds import KINDS
+from subroute.worlds.questions import SURFACES, parse_hops
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--router", required=True, help="folder with decomposer/ (from subroute train)")
+    ap.add_argument("--router", action="append", required=True,
+                    help="folder with decomposer/ (from subroute train), or 'shipped'; repeatable")
     ap.add_argument("--seed", type=int, default=900)
     ap.add_argument("--n", type=int, default=40)
     ap.add_argument("--hops", default="1-4", help="range of recall steps per question, e.g. 2-5")
+    ap.add_argument("--phrasing", type=float, default=0.0, help="chance of another wording per phrase (0-1)")
+    ap.add_argument("--kinds", default=None, help="kind weights, e.g. compositional=2,word=1")
+    ap.add_argument("--surfaces", default=None, help="surface-form weights, e.g. plain=2,given=1")
+    ap.add_argument("--prompted", default="qwen-0.5b,qwen-1.5b", help="pool models to prompt few-shot ('' for none)")
     a = ap.parse_args()
     lo, hi = parse_hops(a.hops)
     pool = Pool.load().use_cache(CallCache())
     world = build_world(WorldConfig(seed=a.seed))
-    exs = [parse_example(q.to_dict(), default_id=str(i)) for i, q in
-           enumerate(generate_questions(world, QuestionConfig(n=a.n, min_hops=lo, max_hops=hi, seed=a.seed)))]
-    systems = {
-        "trained:smollm2-135m": TrainedDecomposer(pool, Path(a.router) / "decomposer"),
-        "prompted:qwen-0.5b": PromptedDecomposer(pool, "qwen-0.5b"),
-        "prompted:qwen-1.5b": PromptedDecomposer(pool, "qwen-1.5b"),
-    }
-    print(f"{len(exs)} questions from held-out world seed {a.seed}")
+    cfg = QuestionConfig(n=a.n, min_hops=lo, max_hops=hi, seed=a.seed, phrasing=a.phrasing)
+    if a.kinds:
+        cfg.kinds = _weights(a.kinds, KINDS, "--kinds")
+    if a.surfaces:
+        cfg.surfaces = _weights(a.surfaces, SURFACES, "--surfaces")
+    exs = [parse_example(q.to_dict(), default_id=str(i)) for i, q in enumerate(generate_questions(world, cfg))]
+    systems: dict = {}
+    for folder in a.router:
+        path = shipped_router_dir() if folder == "shipped" else Path(folder)
+        systems[f"trained:{folder if folder == 'shipped' else path.name}"[:21]] = TrainedDecomposer(
+            pool, path / "decomposer")
+    for name in filter(None, a.prompted.split(",")):
+        systems[f"prompted:{name}"] = PromptedDecomposer(pool, name)
+    print(f"{len(exs)} questions from held-out world seed {a.seed} (phrasing {a.phrasing}, kinds {a.kinds or 'default'}, "
+          f"surfaces {a.surfaces or 'plain'})")
     print(f"{'decomposer':<22}{'1st parsed':>11}{'parsed':>8}{'n match':>9}{'step agree':>12}{'steps F1':>10}{'tokens/q':>10}{'$/q':>12}{'s/q':>7}")
     for name, d in systems.items():
         first = parsed = nmatch = agree = total = 0
@@ -52,7 +74,7 @@ def main() -> None:
         tokens = cost = secs = 0.0
         for ex in exs:
             t0 = time.perf_counter()
-            r = d.decompose(ex.question, ex)
+            r = d.decompose(split_inline(ex.question).for_decomposer, ex)
             secs += sum(c.latency_s for c in r.calls) if all(c.cached for c in r.calls) else time.perf_counter() - t0
             tokens += sum(c.usage.total_tokens for c in r.calls)
             cost += r.cost

@@ -249,20 +249,6 @@ def test_a_route_can_be_forced():
     assert t.route == "whole" and len(t.steps) == 1
 
 
-def test_the_shipped_route_policy_is_for_the_default_pool_and_never_saw_the_suites_seed():
-    from subroute.learned import RoutePolicy
-    from subroute.pool import Pool
-    from subroute.reasoner import shipped_router_dir
-
-    policy = RoutePolicy(shipped_router_dir() / "route", Pool.load())
-    assert set(policy.heads) == {"program"} and "split" in policy.manifest["skipped"]
-    cv = policy.heads["program"]["cv"]
-    assert cv["policy"]["accuracy"] >= cv["always"]["accuracy"]  # the rule it was kept by
-    assert policy.manifest["data"]["reasoning_gym"]["seed"] != 1000  # the external suite's seed
-    f = {"asks_number": 1.0, "numbers": 1.1, "question_tokens": 2.0, "clauses": 0.0}
-    assert 0.0 <= policy.prob("program", f) <= 1.0
-
-
 def test_a_whole_question_program_is_asked_with_word_problem_shots_and_a_step_program_with_step_shots():
     from subroute.program import PROGRAM_SHOTS, WHOLE_PROGRAM_SHOTS
 

@@ -77,6 +77,8 @@ def test_the_decomposer_reads_a_short_setup_with_the_question():
     pool, *_ = voss_chain()
 
     class Seen(SingleStepDecomposer):
+        reads_setup = True  # as a decomposer that splits
+
         def __init__(self) -> None:
             self.asked: list[str] = []
 
@@ -100,3 +102,11 @@ def test_max_tokens_bounds_steps_and_the_whole_route_alike():
     r = Reasoner(pool, SingleStepDecomposer(), FixedAllocator("s"))
     r.max_tokens = 7
     assert (r.max_tokens, r.executor.max_tokens, r.whole.max_tokens) == (7, 7, 7)
+
+
+def test_a_single_step_gets_the_question_alone_its_setup_is_context():
+    pool, *_ = voss_chain()
+    setup = "Each person who works for Voss Glassworks pays 5 dollars for a ticket."
+    t = Reasoner(pool, SingleStepDecomposer(), FixedAllocator("s")).answer(
+        f"{setup} How many dollars do they pay in all?", VOSS_CONTEXT)
+    assert [s.query for s in t.steps] == ["How many dollars do they pay in all?"] and t.context_taken == [setup]

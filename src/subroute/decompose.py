@@ -210,7 +210,10 @@ class GoldDecomposer:
 
 
 class SingleStepDecomposer:
-    """No decomposition: the whole question is one subtask (whole-question routing)."""
+    """No decomposition: the whole question is one subtask (whole-question routing). It is
+    given the question alone: statements before it are already the step's context."""
+
+    reads_setup = False  # see `InlineContext.for_decomposer`
 
     def decompose(self, question: str, example: Example | None = None) -> Decomposition:
         return single_step(question)

@@ -155,7 +155,9 @@ class Reasoner:
         t0 = time.perf_counter()
         try:
             retriever = BM25Retriever(context) if context and context.strip() else None
-            asked = inline.for_decomposer
+            # a decomposer that splits reads a short setup with the question; one that asks
+            # the question as one step gets it alone (its statements are the context already)
+            asked = inline.for_decomposer if getattr(self.decomposer, "reads_setup", True) else question
             if route == "steps":
                 self._by_steps(question, message, example, retriever, t, gate=None, asked=asked)
             elif route is not None:

@@ -53,6 +53,21 @@ def test_tiny_sft_exports_an_adapter_llama_cpp_runs(tmp_path, default_pool):
     before, after = (load_file(str(p / "peft" / "adapter_model.safetensors")) for p in (art, more))
     k = next(k for k in before if "lora_B" in k)
     assert before[k].abs().sum() > 0 and (after[k] - before[k]).norm() < before[k].norm()
+
+    # a folder with only its GGUF adapter (as shipped) is read back into the same LoRA weights
+    import shutil
+
+    from subroute.train.decomposer import load_trainable, read_trainable
+
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    for name in ("adapter.gguf", "manifest.json"):
+        shutil.copy(art / name, shipped / name)
+    _, base2, base_path = load_base(default_pool, "smollm2-135m")
+    back = load_trainable(base2, shipped, read_trainable(shipped, "continued SFT"), base_path).state_dict()
+    for key, value in before.items():
+        got = back[key.replace(".weight", ".default.weight")] if key not in back else back[key]
+        assert torch.allclose(got.float(), value.float(), atol=2e-3, rtol=1e-2), key
     assert TrainedDecomposer(default_pool, more).decompose(q).calls
 
     # GRPO from the SFT artifact, the allocator frozen: one step, two samples of one question

@@ -126,3 +126,16 @@ def test_a_head_that_loses_answers_on_held_out_folds_is_not_kept(tmp_path):
     assert cv["policy"]["accuracy"] < cv["always"]["accuracy"] == 1.0
     with pytest.raises(SubrouteError, match=r"program: on held-out folds it answers .* not kept"):
         train_route_policy(_pool(), labels, tmp_path / "route", accuracy_weight=1.0)
+
+
+def test_a_head_must_beat_both_fixed_routes_more_answers_or_as_many_for_less():
+    from subroute.train.routes import beats_always
+
+    def cv(policy, always, never):
+        return {"policy": dict(zip(("accuracy", "cost"), policy)), "always": dict(zip(("accuracy", "cost"), always)),
+                "never": dict(zip(("accuracy", "cost"), never))}
+
+    assert beats_always(cv((0.7, 3.0), (0.6, 1.0), (0.4, 1.0)))      # more answers right
+    assert beats_always(cv((0.6, 0.9), (0.6, 1.0), (0.4, 0.5)))      # as many, for less
+    assert not beats_always(cv((0.6, 1.1), (0.6, 1.0), (0.4, 0.5)))  # as many, for more: no gain
+    assert not beats_always(cv((0.5, 0.1), (0.6, 1.0), (0.4, 0.5)))  # fewer

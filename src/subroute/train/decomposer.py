@@ -29,6 +29,7 @@ from typing import Callable
 
 from subroute.decompose import Decomposition, parse_steps
 from subroute.errors import SubrouteError, missing_extra
+from subroute.inline import split_inline
 from subroute.learned import DECOMPOSER_VERSION, SYSTEM, prompt_messages
 from subroute.pool import Pool
 from subroute.records import Example
@@ -91,17 +92,79 @@ def load_base(pool: Pool, base: str):
 
 
 def read_trainable(src: str | Path, what: str) -> dict:
-    """The manifest of a decomposer folder that training can start from (one with peft/);
+    """The manifest of a decomposer folder that training can start from: one with peft/,
+    or with only its GGUF adapter (the shipped one), which `load_trainable` reads back;
     `what` names the training in the error."""
     src = Path(src)
     try:
         manifest = json.loads((src / "manifest.json").read_text())
     except (OSError, ValueError):
         raise SubrouteError(f"{src} is not a decomposer artifact; train one first with: subroute train decomposer") from None
-    if not (src / "peft").is_dir():
-        raise SubrouteError(f"{src} has no peft/ folder (the shipped artifact keeps only the GGUF adapter); "
+    if not (src / "peft").is_dir() and not (src / "adapter.gguf").is_file():
+        raise SubrouteError(f"{src} has neither peft/ nor adapter.gguf; "
                             f"{what} starts from a folder written by: subroute train decomposer")
     return manifest
+
+
+def load_trainable(model, src: str | Path, manifest: dict, base_gguf: Path):
+    """`model` with the adapter of decomposer folder `src`, trainable: from its peft/ folder,
+    else read back from its GGUF adapter (float16, as shipped) into a fresh LoRA of the
+    manifest's rank and alpha."""
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    src = Path(src)
+    if (src / "peft").is_dir():
+        return PeftModel.from_pretrained(model, str(src / "peft"), is_trainable=True)
+    kept = manifest["config"]
+    lora = LoraConfig(r=kept["rank"], lora_alpha=kept["alpha"], lora_dropout=0.0, target_modules=TARGET_MODULES,
+                      task_type="CAUSAL_LM")
+    peft_model = get_peft_model(model, lora)
+    import_gguf_lora(peft_model, src / "adapter.gguf", base_gguf)
+    return peft_model
+
+
+def _lora_names(peft_model, base_gguf: Path) -> dict[str, str]:
+    """PEFT lora_A state key -> the GGUF name of the base tensor it adapts."""
+    import gguf
+
+    reader = gguf.GGUFReader(str(base_gguf))
+    arch = bytes(reader.fields["general.architecture"].parts[-1]).decode()
+    n_blocks = int(reader.fields[f"{arch}.block_count"].parts[-1][0])
+    arch_enum = next(k for k, v in gguf.MODEL_ARCH_NAMES.items() if v == arch)
+    names = gguf.get_tensor_name_map(arch_enum, n_blocks)
+    base_names = {t.name for t in reader.tensors}
+    out = {}
+    for key in sorted(peft_model.state_dict()):
+        if ".lora_A." not in key:
+            continue
+        hf = key.replace("base_model.model.", "").replace(".lora_A.weight", ".weight").replace(".lora_A.default.weight", ".weight")
+        dest = names.get_name(hf, try_suffixes=(".weight",))
+        if dest is None or dest not in base_names:
+            raise SubrouteError(f"cannot map LoRA tensor {hf} to a tensor of {base_gguf.name}")
+        out[key] = dest
+    return out
+
+
+def import_gguf_lora(peft_model, adapter_gguf: Path, base_gguf: Path) -> int:
+    """Load a llama.cpp LoRA GGUF (as `export_gguf_lora` writes it) into `peft_model`'s
+    LoRA weights; returns the number of adapted tensors."""
+    import gguf
+    import torch
+
+    tensors = {t.name: t for t in gguf.GGUFReader(str(adapter_gguf)).tensors}
+    state = peft_model.state_dict()
+    new = {}
+    for key, dest in _lora_names(peft_model, base_gguf).items():
+        for part, suffix in ((key, ".lora_a"), (key.replace("lora_A", "lora_B"), ".lora_b")):
+            t = tensors.get(dest + suffix)
+            if t is None:
+                raise SubrouteError(f"{adapter_gguf} has no tensor {dest + suffix}; it is not an adapter of this base")
+            value = torch.tensor(t.data.copy(), dtype=state[part].dtype).reshape(state[part].shape)
+            new[part] = value
+    missing = peft_model.load_state_dict(new, strict=False)
+    if missing.unexpected_keys:
+        raise SubrouteError(f"unexpected LoRA tensors: {missing.unexpected_keys[:3]}")
+    return len(new) // 2
 
 
 def train_sft(pool: Pool, examples: list[Example], out: str | Path, cfg: DecomposerConfig,
@@ -112,11 +175,11 @@ def train_sft(pool: Pool, examples: list[Example], out: str | Path, cfg: Decompo
     _require_training()
     import torch
     from datasets import Dataset
-    from peft import LoraConfig, PeftModel
+    from peft import LoraConfig
     from transformers import TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
-    rows = [{"prompt": prompt_messages(ex.question), "completion": [{"role": "assistant", "content": target_text(ex)}]}
+    rows = [{"prompt": prompt_messages(split_inline(ex.question).for_decomposer), "completion": [{"role": "assistant", "content": target_text(ex)}]}
             for ex in examples if ex.decomposition]
     if not rows:
         raise SubrouteError("no examples with gold decompositions to train the decomposer on")
@@ -126,7 +189,7 @@ def train_sft(pool: Pool, examples: list[Example], out: str | Path, cfg: Decompo
         cfg = replace(cfg, base=kept["base"], rank=kept["rank"], alpha=kept["alpha"])
     tok, model, base_path = load_base(pool, cfg.base)
     if parent is not None:
-        model = PeftModel.from_pretrained(model, str(Path(start) / "peft"), is_trainable=True)
+        model = load_trainable(model, start, parent, base_path)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     history: list[dict] = []
@@ -180,25 +243,14 @@ def export_gguf_lora(peft_model, base_gguf: Path, out: Path, *, alpha: float) ->
     import gguf
     import numpy as np
 
-    reader = gguf.GGUFReader(str(base_gguf))
-    arch = bytes(reader.fields["general.architecture"].parts[-1]).decode()
-    n_blocks = int(reader.fields[f"{arch}.block_count"].parts[-1][0])
-    arch_enum = next(k for k, v in gguf.MODEL_ARCH_NAMES.items() if v == arch)
-    names = gguf.get_tensor_name_map(arch_enum, n_blocks)
-    base_names = {t.name for t in reader.tensors}
+    arch = bytes(gguf.GGUFReader(str(base_gguf)).fields["general.architecture"].parts[-1]).decode()
     writer = gguf.GGUFWriter(str(out), arch)
     writer.add_string("general.type", "adapter")
     writer.add_string("adapter.type", "lora")
     writer.add_float32("adapter.lora.alpha", float(alpha))
     state = {k: v for k, v in peft_model.state_dict().items() if "lora_" in k}
     n = 0
-    for key in sorted(state):
-        if ".lora_A." not in key:
-            continue
-        hf = key.replace("base_model.model.", "").replace(".lora_A.weight", ".weight").replace(".lora_A.default.weight", ".weight")
-        dest = names.get_name(hf, try_suffixes=(".weight",))
-        if dest is None or dest not in base_names:
-            raise SubrouteError(f"cannot map LoRA tensor {hf} to a tensor of {base_gguf.name}")
+    for key, dest in _lora_names(peft_model, base_gguf).items():
         a = state[key].detach().float().cpu().numpy()
         b = state[key.replace("lora_A", "lora_B")].detach().float().cpu().numpy()
         # float16 halves the shipped file; llama.cpp applies F16 adapters to quantized bases
@@ -299,18 +351,17 @@ def train_grpo(pool: Pool, examples: list[Example], sft_artifact: str | Path, ou
     _require_training()
     import torch
     from datasets import Dataset
-    from peft import PeftModel
     from transformers import TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
     src = Path(sft_artifact)
     sft_manifest = read_trainable(src, "GRPO")
-    rows = [{"prompt": prompt_messages(ex.question), "example_id": ex.id} for ex in examples if ex.answer]
+    rows = [{"prompt": prompt_messages(split_inline(ex.question).for_decomposer), "example_id": ex.id} for ex in examples if ex.answer]
     if not rows:
         raise SubrouteError("no examples with answers to reward the decomposer on")
     base_cfg = DecomposerConfig(**sft_manifest["config"])
     tok, model, base_path = load_base(pool, base_cfg.base)
-    model = PeftModel.from_pretrained(model, str(src / "peft"), is_trainable=True)
+    model = load_trainable(model, src, sft_manifest, base_path)
     reward = OutcomeReward(pool, allocator, examples, cost_lambda=cfg.cost_lambda)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

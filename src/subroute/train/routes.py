@@ -21,8 +21,8 @@ Batch work: a progress bar; labels are appended line by line to a JSONL file, an
 skips the questions already there, so an interrupted run resumes. The policy is a logistic
 regression per head (numpy, standardised features, L2), cross-validated by question: the
 manifest records, per head, what following the policy would have scored and cost on the
-held-out folds beside always taking either route; a head that answers fewer held-out
-questions than always taking one route is not kept.
+held-out folds beside always taking either route; a head is kept only if it beats both:
+more held-out answers right than the better fixed route, or as many at less cost.
 """
 
 from __future__ import annotations
@@ -225,12 +225,21 @@ class RoutePolicyRun:
     skipped: dict[str, str]
 
 
+def beats_always(cv: dict[str, Any]) -> bool:
+    """Whether a head's held-out outcome beats both fixed routes: more answers right than
+    the better of them, or as many at less cost (a head that only costs more is no gain)."""
+    policy = cv["policy"]
+    fixed = max((cv["always"], cv["never"]), key=lambda o: (o["accuracy"], -o["cost"]))
+    return policy["accuracy"] > fixed["accuracy"] or (policy["accuracy"] == fixed["accuracy"]
+                                                       and policy["cost"] < fixed["cost"])
+
+
 def train_route_policy(pool: Pool, labels: list[RouteLabel], out: str | Path, *, accuracy_weight: float = 8.0,
                        l2: float = 3.0, min_rows: int = 12, data: dict[str, Any] | None = None) -> RoutePolicyRun:
     """Fit each head that has at least `min_rows` rows with both outcomes, and write the
     artifact (`manifest.json`: heads, features, data, cross-validated outcomes). A head
-    whose policy answers fewer held-out questions than always taking one of its two routes
-    is left out (the gate's rules alone decide there), and `skipped` says so."""
+    that does not beat both fixed routes on held-out folds (`beats_always`) is left out (the
+    gate's rules alone decide there), and `skipped` says so."""
     out = Path(out)
     heads: dict[str, dict[str, Any]] = {}
     skipped: dict[str, str] = {}
@@ -240,12 +249,12 @@ def train_route_policy(pool: Pool, labels: list[RouteLabel], out: str | Path, *,
             skipped[head] = f"{len(y)} row(s), {int(y.sum()) if len(y) else 0} for its route: too few to learn from"
             continue
         cv = evaluate_head(X, y, w, pairs, l2=l2)
-        best = max(cv["always"]["accuracy"], cv["never"]["accuracy"])
-        if cv["policy"]["accuracy"] < best:  # a head that loses answers on held-out folds is worse than no head
+        if not beats_always(cv):  # a head no better than a fixed route is worse than no head
             own, other = HEAD_ROUTES[head]
-            skipped[head] = (f"on held-out folds it answers {cv['policy']['accuracy']:.3f} where always {own} answers "
-                             f"{cv['always']['accuracy']:.3f} and always {other} {cv['never']['accuracy']:.3f}: "
-                             "not kept")
+            skipped[head] = (f"on held-out folds it answers {cv['policy']['accuracy']:.3f} at "
+                             f"${cv['policy']['cost']:.5f} where always {own} answers {cv['always']['accuracy']:.3f} "
+                             f"at ${cv['always']['cost']:.5f} and always {other} {cv['never']['accuracy']:.3f} "
+                             f"at ${cv['never']['cost']:.5f}: not kept")
             continue
         mean, scale, weights, bias = fit_logistic(X, y, w, l2=l2)
         heads[head] = {"features": names, "mean": mean.tolist(), "scale": scale.tolist(), "weights": weights.tolist(),
