@@ -22,3 +22,13 @@ def test_cache_survives_reopening(tmp_path):
     fake2 = ScriptedModel("m", {}, default=("x", 0.9))
     p2 = make_pool({"m": ("small", 1.0, fake2)}, tag="same").use_cache(CallCache(tmp_path / "c.sqlite"))
     assert p2["m"].generate("q").cached and fake2.prompts == []
+
+
+def test_a_key_names_the_schema_version_so_older_calls_are_not_served(monkeypatch):
+    from subroute import cache
+    from subroute.models.base import GenerateParams
+
+    msgs = [{"role": "user", "content": "hi"}]
+    now = cache.CallCache.key({"m": 1}, msgs, GenerateParams())
+    monkeypatch.setattr(cache, "SCHEMA_VERSION", cache.SCHEMA_VERSION - 1)
+    assert cache.CallCache.key({"m": 1}, msgs, GenerateParams()) != now

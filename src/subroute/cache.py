@@ -20,7 +20,11 @@ from typing import Any
 from subroute import paths
 from subroute.models.base import Completion, GenerateParams, Message
 
-SCHEMA_VERSION = 1
+# Part of every key: bumped when a change in this project changes what a call returns for
+# the same model and prompt, so that calls cached before it are never served after it.
+# 2: llama.cpp evaluates a prompt's last token alone (models/llamacpp.py, commit 1e4c352);
+# calls cached before gave slightly different log-probabilities and, at times, answers.
+SCHEMA_VERSION = 2
 
 
 class CallCache:

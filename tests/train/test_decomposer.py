@@ -91,7 +91,7 @@ def test_artifact_for_another_pool_is_refused(tmp_path):
         TrainedDecomposer(Pool.load(), tmp_path)
 
 
-def test_continuing_needs_a_folder_with_peft(tmp_path, default_pool):
+def test_continuing_needs_a_folder_with_peft_or_its_gguf_adapter(tmp_path, default_pool):
     from subroute import SubrouteError
     from subroute.records import Example, GoldStep
     from subroute.train.decomposer import DecomposerConfig, train_sft
@@ -100,5 +100,5 @@ def test_continuing_needs_a_folder_with_peft(tmp_path, default_pool):
                  decomposition=[GoldStep("Who painted X?", "Ann"), GoldStep("Where was #1 born?", "Tarnholm")])
     (tmp_path / "shipped").mkdir()
     (tmp_path / "shipped" / "manifest.json").write_text('{"kind": "decomposer", "version": 1}')
-    with pytest.raises(SubrouteError, match="has no peft/ folder"):
+    with pytest.raises(SubrouteError, match="has neither peft/ nor adapter.gguf"):
         train_sft(default_pool, [ex], tmp_path / "out", DecomposerConfig(max_steps=1), start=tmp_path / "shipped")
