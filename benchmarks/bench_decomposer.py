@@ -4,6 +4,10 @@ gold decomposition, tokens, cost and seconds per question.
 
     python benchmarks/bench_decomposer.py --router DIR [--router DIR2 ...] [--seed 900] [--n 40] [--hops 1-4]
         [--phrasing 0.5] [--kinds compositional=2,word=1] [--surfaces plain=2,given=1] [--prompted qwen-0.5b]
+        [--end-to-end]
+
+`--end-to-end` also answers every question with the default router (gate, confidence rule at
+0.5) and each `--router`'s decomposer, and prints right answers and cost.
 
 `--router shipped` is the decomposer in src/subroute/artifacts/router/; `--phrasing`,
 `--kinds` and `--surfaces` ask for wording other than the generator's canonical one (see
@@ -48,6 +52,8 @@ def main() -> None:
     ap.add_argument("--kinds", default=None, help="kind weights, e.g. compositional=2,word=1")
     ap.add_argument("--surfaces", default=None, help="surface-form weights, e.g. plain=2,given=1")
     ap.add_argument("--prompted", default="qwen-0.5b,qwen-1.5b", help="pool models to prompt few-shot ('' for none)")
+    ap.add_argument("--end-to-end", action="store_true",
+                    help="also answer every question with the default router and each --router's decomposer")
     a = ap.parse_args()
     lo, hi = parse_hops(a.hops)
     pool = Pool.load().use_cache(CallCache())
@@ -90,6 +96,25 @@ def main() -> None:
         n = len(exs)
         print(f"{name:<22}{first / n:>11.2f}{parsed / n:>8.2f}{nmatch / n:>9.2f}{agree / max(1, total):>12.2f}"
               f"{sum(f1s) / max(1, total):>10.2f}{tokens / n:>10.0f}{cost / n:>12.8f}{secs / n:>7.2f}")
+    if a.end_to_end:
+        end_to_end(pool, a.router, exs)
+
+
+def end_to_end(pool: Pool, routers: list[str], exs: list) -> None:
+    """The default router (gate, confidence rule at 0.5) with each router folder's
+    decomposer: right answers and cost over the same questions."""
+    from subroute.reasoner import Reasoner
+    from subroute.scoring import score_example
+
+    print(f"{'router with decomposer':<28}{'right':>8}{'cost':>12}")
+    for folder in routers:
+        r = Reasoner.default(pool, router=None if folder == "shipped" else folder)
+        ok, cost = 0, 0.0
+        for ex in exs:
+            t = r.answer(ex.question, ex.context or None, ex)
+            ok += bool(t.answer and not t.error and score_example(t.answer, ex).correct)
+            cost += t.cost
+        print(f"{folder[-28:]:<28}{ok:>5}/{len(exs):<2}{cost:>12.5f}", flush=True)
 
 
 if __name__ == "__main__":
