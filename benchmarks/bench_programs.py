@@ -35,12 +35,16 @@ TASKS = ("basic_arithmetic,leg_counting,letter_counting,calendar_arithmetic,simp
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--n", type=int, default=96, help="reasoning-gym questions over the tasks (those asking a number run)")
+    ap.add_argument("--seed", type=int, default=None, help="reasoning-gym seed (default 1); with --picks, the world (150)")
+    ap.add_argument("--n", type=int, default=None,
+                    help="reasoning-gym questions over the tasks, those asking a number run (default 96); "
+                         "with --picks, comparisons drawn (80)")
     ap.add_argument("--picks", action="store_true", help="pick questions: as a program against asked plainly")
     a = ap.parse_args()
     if a.picks:
-        return picks(a.seed if a.seed != 1 else 150, a.n if a.n != 96 else 80)
+        return picks(150 if a.seed is None else a.seed, 80 if a.n is None else a.n)
+    a.seed = 1 if a.seed is None else a.seed
+    a.n = 96 if a.n is None else a.n
     if a.seed == EXTERNAL_RG_SEED:
         raise SystemExit(f"seed {EXTERNAL_RG_SEED} is the external suite's; pick another")
     exs = []

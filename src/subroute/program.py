@@ -25,6 +25,7 @@ import warnings
 from typing import Any
 
 from subroute.errors import SubrouteError
+from subroute.inline import sentences
 from subroute.models.base import Message
 from subroute.scoring import normalize, parse_set, split_items
 
@@ -193,12 +194,8 @@ def asks_pick(question: str) -> bool:
 
 def whole_program_shots(query: str) -> list[Message]:
     """The example turns for a whole question asked as a program: a pick, or a word problem."""
-    return WHOLE_PICK_SHOTS if asks_pick(_last_sentence(query)) else WHOLE_PROGRAM_SHOTS
-
-
-def _last_sentence(text: str) -> str:
-    parts = re.split(r"(?<=[.!?])\s+", text.strip())
-    return parts[-1] if parts else text
+    last = sentences(query)[-1:] or [query]
+    return WHOLE_PICK_SHOTS if asks_pick(last[0]) else WHOLE_PROGRAM_SHOTS
 
 
 def program_messages(query: str, shots: list[Message] | None = None) -> list[Message]:

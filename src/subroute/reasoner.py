@@ -176,11 +176,11 @@ class Reasoner:
         return t
 
     def _by_steps(self, question: str, message: str, example: Example | None, retriever: BM25Retriever | None,
-                  t: Trace, *, gate: Gate | None, asked: str | None = None) -> None:
+                  t: Trace, *, gate: Gate | None, asked: str) -> None:
         """Decompose `asked` (the question, with a short setup before it: see
         `InlineContext.for_decomposer`), then run the steps in order; the `gate` may send
         the question whole before the first step or after any."""
-        d = self.decomposer.decompose(asked or question, example)
+        d = self.decomposer.decompose(asked, example)
         t.overhead += [CallRecord.of("decompose", c, self.pool) for c in d.calls]
         t.notes += [n for n in (d.fallback, d.note) if n]
         check = gate.before(message, d, question=question, context=retriever.context if retriever else None) \

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from subroute.worlds.build import WORK_KINDS
 from subroute.worlds.schema import COMPARE, KIND_WORD, OPPOSITE, RELATIONS, YEAR_RELATIONS
-from subroute.worlds.templates import cap
+from subroute.worlds.templates import NUMBER_WORDS, cap
 from subroute.worlds.world import World
 
 CHAIN, PARALLEL, FAN_IN = "chain", "parallel-then-join", "fan-in"
@@ -99,7 +99,7 @@ class Builder:
         w, f = self.w, {"s": s, "sp": s + ("'" if s.endswith("s") else "'s")}
         if w.is_entity(obj):
             o = w.entities[obj]
-            f["k"] = o.attrs.get("subkind") if o.kind in ("org", "work") else KIND_WORD[o.kind]
+            f["k"] = self.kind_word(obj)
             f["og"] = "husband" if o.attrs.get("gender") == "m" else "wife"
         if w.is_entity(subj) and w.entities[subj].kind == "work":
             verb, noun, rv, rn, _ = WORK_KINDS[w.entities[subj].attrs["subkind"]]
@@ -114,10 +114,14 @@ class Builder:
             cur = obj
         return text
 
+    def kind_word(self, eid: str) -> str:
+        """'person', 'studio', 'city': what an entity is called (orgs and works by subkind)."""
+        e = self.w.entities[eid]
+        return e.attrs.get("subkind") if e.kind in ("org", "work") else KIND_WORD[e.kind]
+
     def that(self, eid: str) -> str:
         """'that person', 'that studio', 'that city': the entity referred back to."""
-        e = self.w.entities[eid]
-        return "that " + (e.attrs.get("subkind") if e.kind in ("org", "work") else KIND_WORD[e.kind])
+        return "that " + self.kind_word(eid)
 
     def hop_steps(self, d: Draft, start: str, path: list[tuple[str, str]], arg: str | None = None) -> str:
         """Append one recall step per hop of `path`; return the ref (or id) of its end."""
@@ -347,7 +351,7 @@ class Builder:
             arg = self.w.mention(src) if ref == src else ref
             refs.append(d.add(cap(self.fmt(self.rng.choice(RELATIONS[rel].set_questions), arg, src, None)),
                               {"op": "hop", "rel": rel, "arg": ref, "set": True}))
-        word = "person" if kind == "person" else KIND_WORD[kind]
+        word = KIND_WORD[kind]
         d.add(f"Which {word} appears in both {refs[0]} and {refs[1]}?",
               {"op": "intersect", "args": refs}, "synthesis")
         return d
@@ -393,7 +397,6 @@ class Builder:
                   {"op": "diff", "args": [refs[0], refs[1]], "abs": True}, "synthesis")
         return d
 
-
     def word(self, hops: int, shape: str) -> Draft | None:
         """An arithmetic word problem over world facts: a count times a price or a quota,
         an age or an anniversary, a round trip. The question states one number of its own;
@@ -404,9 +407,7 @@ class Builder:
             return None
         start, visited, path, end = walk
         kind = w.entities[end].kind
-        options = [m for m in ("count", "age", "turn", "anniversary", "trip", "tickets")
-                   if _WORD_NEEDS[m] == kind or m == "count"]
-        mode = rng.choice(options)
+        mode = rng.choice(["count"] + [m for m, (needs, _) in _WORD_READS.items() if needs == kind])
         if mode == "count":  # the last recall step reads a set: its size times a number
             sets = [r for r in _SET_RELS[kind] if r.clause
                     and 2 <= len(w.follow(end, r.name)) <= 8
@@ -417,11 +418,9 @@ class Builder:
             each, total, unit = rng.choice(_EACH[r.object])
             n = rng.randint(2, 12)
             text = self.np(w.mention(start), start, path)
-            member = "person" if r.object == "person" else KIND_WORD[r.object]
-            question = (f"Each {member} who {r.clause.format(s=text)} {each.format(n=n)}. {total}"
-                        if r.object == "person" else
-                        f"Each {member} that {r.clause.format(s=text)} {each.format(n=n)}. {total}")
-            d = Draft("word", cap(question))
+            who = "who" if r.object == "person" else "that"
+            d = Draft("word", cap(f"Each {KIND_WORD[r.object]} {who} {r.clause.format(s=text)} "
+                                  f"{each.format(n=n)}. {total}"))
             ref = self.hop_steps(d, start, path)
             arg = w.mention(end) if ref == start else ref
             ref = d.add(cap(self.fmt(rng.choice(r.set_questions), arg, end, None)),
@@ -430,7 +429,7 @@ class Builder:
             d.add(f"What is {n} * {ref}?", {"op": "calc", "fn": "mul", "args": [n, ref], "unit": unit},
                   "synthesis")
             return d
-        rel = _WORD_REL[mode]
+        rel = _WORD_READS[mode][1]
         got = w.follow(end, rel)
         if len(got) != 1:
             return None
@@ -451,7 +450,7 @@ class Builder:
                                         "How many kilometres does it travel?", "mul", [2, "#"], "kilometres")
         else:  # tickets
             n = rng.randint(2, 6)
-            question, fn, args, unit = (f"Every resident of {text} buys {_NUMBER_WORDS[n]} tickets to a "
+            question, fn, args, unit = (f"Every resident of {text} buys {NUMBER_WORDS[n]} tickets to a "
                                         "fair. How many tickets are sold?", "mul", [n, "#"], "tickets")
         d = Draft("word", cap(question))
         ref = self.hop_steps(d, start, path + [(rel, value)])
@@ -464,12 +463,11 @@ class Builder:
 
 # How a chain is told before its question in varied phrasing ("that person" follows).
 _TOLD_FIRST = ("Think of {np}.", "Consider {np}.", "Take {np}.", "Start from {np}.")
-_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-# Word problems: the kind of entity each needs at the end of its walk, and what it reads.
-_WORD_NEEDS = {"count": "", "age": "person", "turn": "person", "anniversary": "org",
-               "trip": "river", "tickets": "city"}
-_WORD_REL = {"age": "born_year", "turn": "born_year", "anniversary": "founded_year",
-             "trip": "length_km", "tickets": "population"}
+# Word problems other than a count: the kind of entity each needs at the end of its walk,
+# and the number it reads there.
+_WORD_READS = {"age": ("person", "born_year"), "turn": ("person", "born_year"),
+               "anniversary": ("org", "founded_year"), "trip": ("river", "length_km"),
+               "tickets": ("city", "population")}
 # For a set of members of a kind: (what each does, the question, the answer's unit).
 _EACH = {
     "person": (("pays {n} dollars for a ticket", "How many dollars do they pay in all?", "dollars"),

@@ -22,7 +22,7 @@ from subroute.worlds.context import BudgetError, TokenCounter, approx_tokens, as
 from subroute.worlds.documents import STYLES, Corpus, contains
 from subroute.worlds.kinds import FEASIBLE, KINDS, MAX_HOPS, SHAPES, Builder, Draft
 from subroute.worlds.resolver import ResolveError, refs, resolve
-from subroute.worlds.templates import cap
+from subroute.worlds.templates import NUMBER_WORDS, cap
 from subroute.worlds.world import World
 
 FORMAT_VERSION = "decompbench-1"
@@ -35,8 +35,6 @@ FORMAT_VERSION = "decompbench-1"
 # inline and facts questions carry route "whole": every fact stands in a short message, so
 # a router gains nothing by splitting it (the gate's label); plain and given carry "steps".
 SURFACES = ("plain", "inline", "facts", "given")
-_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
-                 "nine", "ten")
 
 
 @dataclass
@@ -218,8 +216,8 @@ def finalize(draft: Draft, world: World, qid: str) -> Question:
 
 
 def _aliases(world: World, atom, op: dict) -> list[str]:
-    if op["op"] == "count" and 0 <= atom < len(_NUMBER_WORDS):
-        return [_NUMBER_WORDS[atom]]
+    if op["op"] == "count" and 0 <= atom < len(NUMBER_WORDS):
+        return [NUMBER_WORDS[atom]]
     if op["op"] == "diff":
         return [f"{atom} years"]
     if op["op"] == "calc":

@@ -14,6 +14,8 @@ which is what the "gold answer is stated in its documents" check relies on.
 
 from __future__ import annotations
 
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
 # (singular forms, plural forms); singular is used when the list has one item.
 LIST_KEYS = {"sibling", "friend", "participant", "~mother", "~father", "~acquired_by",
              "~country", "~river"}
