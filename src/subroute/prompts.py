@@ -21,6 +21,13 @@ ANSWER_SYSTEM = (
 )
 
 
+# Chain of thought: the benchmark's cot:<model> baselines and the token router's labels.
+COT_SYSTEM = (
+    "Answer the question using the context. Think step by step in a few short sentences, "
+    "then give the final answer on its own last line as 'Answer: <answer>', the answer only."
+)
+
+
 def check_question(question: str) -> str:
     q = question.strip()
     if not q:
@@ -32,3 +39,8 @@ def answer_messages(question: str, context: str | None = None) -> list[Message]:
     q = check_question(question)
     user = f"Context:\n{context.strip()}\n\nQuestion: {q}" if context and context.strip() else f"Question: {q}"
     return [{"role": "system", "content": ANSWER_SYSTEM}, {"role": "user", "content": user}]
+
+
+def cot_messages(question: str, context: str | None = None) -> list[Message]:
+    """`answer_messages` with the chain-of-thought system prompt (read with `parse_cot`)."""
+    return [{"role": "system", "content": COT_SYSTEM}, answer_messages(question, context)[1]]

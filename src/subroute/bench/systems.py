@@ -37,17 +37,12 @@ from subroute.gold import exact_gold_step, solves_step
 from subroute.learned import RoutePolicy
 from subroute.models.base import Completion
 from subroute.pool import Pool
-from subroute.prompts import answer_messages
+from subroute.prompts import answer_messages, cot_messages
 from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner, shipped_router_dir
 from subroute.records import Example
 from subroute.retrieve import BM25Retriever
 from subroute.scoring import hop_match
 from subroute.trace import CallRecord, Trace
-
-COT_SYSTEM = (
-    "Answer the question using the context. Think step by step in a few short sentences, "
-    "then give the final answer on its own last line as 'Answer: <answer>', the answer only."
-)
 
 
 class System(Protocol):
@@ -91,14 +86,12 @@ class DirectSystem:
 
     def run(self, ex: Example) -> tuple[Result, None]:
         m = self.pool[self.model]
-        msgs = answer_messages(ex.question, ex.context)
         try:
             if self.cot:
-                msgs[0] = {"role": "system", "content": COT_SYSTEM}
-                c = m.generate(msgs, max_tokens=320, logprobs=False)
+                c = m.generate(cot_messages(ex.question, ex.context), max_tokens=320, logprobs=False)
                 pred = parse_cot(c.text)
             else:
-                c = m.generate(msgs, max_tokens=48)
+                c = m.generate(answer_messages(ex.question, ex.context), max_tokens=48)
                 pred = c.text
         except SubrouteError as e:
             return _result(self, ex, "", [], error=str(e)), None

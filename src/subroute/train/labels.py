@@ -298,9 +298,18 @@ def build_labels(pool: Pool, examples: list[Example], out: str | Path, *, pool_p
 
 def _label_stream(pool: Pool, todo: list[Example], done: set, pool_path: str | None, ray_address: str | None,
                   kw: dict) -> Iterator[list[str]]:
+    return map_jobs(lambda ex: [lab.to_json() for lab in label_example(pool, ex, skip=done, **kw)], _remote_label,
+                    [(pool_path, ex, {d for d in done if d[0] == ex.id}, kw) for ex in todo], todo, ray_address)
+
+
+def map_jobs(local: Callable[[Any], R], remote: Callable[..., R], remote_args: list[tuple], items: list[Any],
+             ray_address: str | None) -> Iterator[R]:
+    """`local(item)` for each of `items` in this process, or with a Ray address (``local``
+    for a cluster of this machine) `remote(*args)` for each of `remote_args` as Ray tasks,
+    each loading its own pool; results come as they finish."""
     if not ray_address:
-        for ex in todo:
-            yield [lab.to_json() for lab in label_example(pool, ex, skip=done, **kw)]
+        for it in items:
+            yield local(it)
         return
     try:
         import ray
@@ -310,8 +319,8 @@ def _label_stream(pool: Pool, todo: list[Example], done: set, pool_path: str | N
         raise missing_extra("ray", "ray") from None
     ray.init(address=None if ray_address == "local" else ray_address, ignore_reinit_error=True,
              log_to_driver=False)
-    task = ray.remote(_remote_label)
-    pending = [task.remote(pool_path, ex, {d for d in done if d[0] == ex.id}, kw) for ex in todo]
+    task = ray.remote(remote)
+    pending = [task.remote(*a) for a in remote_args]
     while pending:
         ready, pending = ray.wait(pending, num_returns=1)
         yield ray.get(ready[0])
