@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from subroute.cache import CallCache
 
 DEFAULT_TIERS = ("small", "medium", "large", "xlarge")
+DEFAULT_SHARE = 0.2  # share of large-model tokens a tokenroute model is priced at when it names none
+
+
+TOKENROUTE_FIELDS = ("small", "large", "router", "threshold", "share")
 
 
 class ModelSpec(BaseModel):
@@ -41,7 +45,10 @@ class ModelSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(description="Name used to select the model (CLI --model, pool[name]).")
-    backend: Literal["llamacpp", "openai"] = Field(description="llamacpp (local GGUF) or openai (HTTP).")
+    backend: Literal["llamacpp", "openai", "tokenroute"] = Field(
+        description="llamacpp (local GGUF), openai (HTTP), or tokenroute (two local models of the pool routed "
+                    "token by token, R2R)."
+    )
     tier: str = Field(description="Capability tier; ordered by the pool's `tiers`.")
     price_in: float | None = Field(None, ge=0, description="USD per million input tokens.")
     price_out: float | None = Field(None, ge=0, description="USD per million output tokens.")
@@ -59,9 +66,32 @@ class ModelSpec(BaseModel):
     api_key_env: str | None = Field(None, description="Name of the environment variable that holds the key.")
     timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")
     max_retries: int = Field(2, ge=0, le=10, description="Retries with exponential backoff.")
+    # tokenroute
+    small: str | None = Field(None, description="The pool's llamacpp model that writes by default.")
+    large: str | None = Field(None, description="The pool's llamacpp model that writes the flagged tokens.")
+    router: str | None = Field(None, description="Token router: 'shipped' (the default; trained for the default "
+                                                 "pair), an artifact folder, or a baseline: entropy, top1, random.")
+    threshold: float | None = Field(None, description="Router threshold; default: the artifact's, or the one "
+                                                      "it recorded for `share`.")
+    share: float | None = Field(None, gt=0, lt=1, description="Target share of large-model tokens (picks the "
+                                                             "learned router's threshold; prices the model).")
 
     @model_validator(mode="after")
     def _check_backend_fields(self) -> "ModelSpec":
+        if self.backend == "tokenroute":
+            if not (self.small and self.large):
+                raise ValueError("a tokenroute model needs `small` and `large`, names of llamacpp models of the pool")
+            for f in ("path", "catalog", "sha256", "base_url", "model", "api_key_env", "price_in", "price_out",
+                      "params_b"):
+                if getattr(self, f) is not None:
+                    raise ValueError(f"`{f}` is not for tokenroute models: they run, and are priced as, "
+                                     "the pool's `small` and `large`")
+            if self.router in ("entropy", "top1", "random") and self.threshold is None:
+                raise ValueError(f"the {self.router} token router needs a `threshold`")
+            return self
+        for f in TOKENROUTE_FIELDS:
+            if getattr(self, f) is not None:
+                raise ValueError(f"`{f}` is for tokenroute models, not {self.backend}")
         if self.backend == "llamacpp":
             if bool(self.path) == bool(self.catalog):
                 raise ValueError("a llamacpp model needs exactly one of `path` or `catalog`")
@@ -104,7 +134,7 @@ class PoolFile(BaseModel):
 
 # Backends are shared across pools and threads: loading a GGUF twice would double memory.
 _BACKENDS: dict[tuple, Model] = {}
-_BACKENDS_LOCK = threading.Lock()
+_BACKENDS_LOCK = threading.RLock()  # reentrant: a tokenroute backend creates its two models
 
 
 @atexit.register
@@ -127,6 +157,7 @@ class PoolModel:
     tier_rank: int
     base_dir: Path
     cache: "CallCache | None" = None
+    members: "tuple[PoolModel, PoolModel] | None" = None  # a tokenroute model's (small, large)
 
     @property
     def name(self) -> str:
@@ -137,16 +168,43 @@ class PoolModel:
         return self.spec.tier
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
+        """The price of a call of this size (a tokenroute model's nominal price: see `charge`)."""
         return (input_tokens * self.price_in + output_tokens * self.price_out) / 1e6
+
+    def charge(self, c: Completion) -> float:
+        """What call `c` cost: its tokens at this model's prices, or for a tokenroute model
+        each model's reads and writes at that model's prices."""
+        from subroute.models.tokenroute import usage_of
+
+        u = usage_of(c) if self.members else None
+        if u is None:
+            return self.cost(c.usage.input_tokens, c.usage.output_tokens)
+        small, large = self.members  # type: ignore[misc]
+        return small.cost(u.small_in, u.small_out) + large.cost(u.large_in, u.large_out)
 
     def _key(self) -> tuple:
         s = self.spec
+        if s.backend == "tokenroute":
+            small, large = self.members  # type: ignore[misc]
+            return ("tokenroute", small._key(), large._key(), self.router_path() or s.router, s.threshold, s.share)
         if s.backend == "llamacpp":
             return ("llamacpp", str(self.model_path()), s.context_length, s.n_threads)
         # a changed key in the environment must give a new client; keep only a digest of it
         key = os.environ.get(s.api_key_env, "") if s.api_key_env else ""
         digest = hashlib.sha256(key.encode()).hexdigest()
         return ("openai", s.base_url, s.model, s.api_key_env, digest, s.timeout_s, s.max_retries)
+
+    def router_path(self) -> Path | None:
+        """A tokenroute model's learned-router artifact folder (None for a baseline router)."""
+        r = self.spec.router or "shipped"
+        if r in ("entropy", "top1", "random"):
+            return None
+        if r == "shipped":
+            from subroute.models.tokenroute import shipped_router_dir
+
+            return shipped_router_dir()
+        p = Path(r).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
 
     def model_path(self) -> Path:
         """The GGUF file of a local model (without checking it exists)."""
@@ -179,6 +237,17 @@ class PoolModel:
 
     def _create_backend(self, lora_path: str | None = None) -> Model:
         s = self.spec
+        if s.backend == "tokenroute":
+            from subroute.models.tokenroute import TokenRoutedModel, TokenRouter, check_pair
+
+            small, large = self.members  # type: ignore[misc]
+            path = self.router_path()
+            if path is None:
+                router = TokenRouter.baseline(s.router, s.threshold)  # type: ignore[arg-type]
+            else:
+                router = TokenRouter.load(path, threshold=s.threshold, share=s.share)
+                check_pair(path, small, large, model_name=s.name)
+            return TokenRoutedModel(s.name, small.backend, large.backend, router)
         if s.backend == "llamacpp":
             from subroute.models import catalog
             from subroute.models.llamacpp import LlamaCppModel
@@ -219,14 +288,14 @@ class PoolModel:
             hit = self.cache.get(key)
             if hit is not None:
                 hit.model = self.name
-                hit.cost = self.cost(hit.usage.input_tokens, hit.usage.output_tokens)
+                hit.cost = self.charge(hit)
                 return hit
         backend = self.backend
         t0 = time.perf_counter()
         c = backend.generate(messages, params)
         c.latency_s = time.perf_counter() - t0
         c.model = self.name
-        c.cost = self.cost(c.usage.input_tokens, c.usage.output_tokens)
+        c.cost = self.charge(c)
         if key is not None:
             self.cache.put(key, c)  # type: ignore[union-attr]
         return c
@@ -234,7 +303,15 @@ class PoolModel:
     def identity(self) -> dict[str, Any]:
         """What determines this model's output: the cache key's model part (never the key)."""
         d = self.spec.model_dump(exclude={"name", "description", "tier", "price_in", "price_out",
-                                          "timeout_s", "max_retries", "n_threads"})
+                                          "timeout_s", "max_retries", "n_threads", *TOKENROUTE_FIELDS})
+        if self.members:
+            from subroute.models.catalog import hash_file
+
+            small, large = self.members
+            path = self.router_path()
+            d.update(small=small.identity(), large=large.identity(), router=self.spec.router or "shipped",
+                     threshold=self.spec.threshold, share=self.spec.share,
+                     weights=hash_file(path / "weights.npz") if path and (path / "weights.npz").is_file() else None)
         if self.spec.backend == "llamacpp" and self.spec.path:
             p = self.model_path()
             d["file"] = [p.stat().st_size, p.stat().st_mtime_ns] if p.is_file() else None
@@ -259,6 +336,9 @@ class Pool:
             if s.tier not in tiers:
                 raise ConfigError(f"{where}: tier '{s.tier}' is not one of {tiers}; add it to [pool] tiers")
             pin, pout = s.price_in, s.price_out
+            if s.backend == "tokenroute":  # priced below, from its two models
+                self._models[s.name] = PoolModel(s, 0.0, 0.0, tiers.index(s.tier), base_dir)
+                continue
             if pin is None or pout is None:
                 rate = settings.local_price_per_billion_params
                 if rate is None or s.params_b is None:
@@ -271,12 +351,35 @@ class Pool:
             self._models[s.name] = PoolModel(s, pin, pout, tiers.index(s.tier), base_dir)
         if not self._models:
             raise ConfigError(f"pool file {source}: no models; add at least one [[models]] table")
+        for m in list(self._models.values()):
+            if m.spec.backend == "tokenroute":
+                self._pair(m, source)
         for key in ("default_model", "probe"):
             name = getattr(settings, key)
             if name and name not in self._models:
                 raise ConfigError(
                     f"pool file {source}: [pool] {key} '{name}' is not a model of the pool ({', '.join(self._models)})"
                 )
+
+    def _pair(self, m: PoolModel, source: str) -> None:
+        where = f"pool file {source}: model '{m.name}'"
+        pair = []
+        for role in ("small", "large"):
+            name = getattr(m.spec, role)
+            other = self._models.get(name)
+            if other is None or other.spec.backend != "llamacpp":
+                raise ConfigError(f"{where}: {role} '{name}' is not a llamacpp model of the pool; "
+                                  f"name one of: {', '.join(n for n, o in self._models.items() if o.spec.backend == 'llamacpp')}")
+            pair.append(other)
+        small, large = pair
+        if small is large:
+            raise ConfigError(f"{where}: small and large are the same model; name two models")
+        m.members = (small, large)
+        share = m.spec.share if m.spec.share is not None else DEFAULT_SHARE
+        # nominal prices, for ordering and the allocator's features: both read the prompt
+        # (the large model as soon as it is first called), and the writes are split by share
+        m.price_in = small.price_in + large.price_in
+        m.price_out = (1 - share) * small.price_out + share * large.price_out
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Pool":

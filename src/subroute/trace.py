@@ -39,14 +39,17 @@ class CallRecord:
     cached: bool = False
     program: str | None = None  # a program step's expression (text is its value)
     note: str | None = None  # why a program was not used, or that the answer repeats the question
+    large_share: float | None = None  # a token-routed call: the share of tokens its large model wrote
 
     @classmethod
     def of(cls, role: str, c: Completion, pool: Pool) -> "CallRecord":
         notes = (c.extra.get("program_error"), ECHO_NOTE if c.extra.get("echo") else None,
                  RELIST_NOTE.format(c.extra["relisted"]) if c.extra.get("relisted") else None)
         note = "; ".join(n for n in notes if n) or None
+        tr = c.extra.get("tokenroute")
         return cls(c.model, pool[c.model].tier, role, c.usage.input_tokens, c.usage.output_tokens,
-                   c.cost, c.latency_s, c.confidence(), c.text, c.cached, c.extra.get("program"), note)
+                   c.cost, c.latency_s, c.confidence(), c.text, c.cached, c.extra.get("program"), note,
+                   round(tr["share"], 4) if tr else None)
 
 
 @dataclass

@@ -51,6 +51,8 @@ def format_trace(t: Trace) -> str:
         if echoed:  # why a confident-looking probe was escalated
             how += f" · escalated: {echoed[0].model} said {echoed[0].text.strip()!r}, which only repeats the question"
         who = f"{s.model} ({s.tier})" if s.tier else s.model
+        if last is not None and last.large_share is not None:
+            who += f" · {last.large_share:.0%} of tokens by the large model"
         lines.append(f"{pad}   {who}{conf} · {len(s.calls)} call(s) · ${s.cost:.7f} · {how}")
     for n in t.notes:
         lines.append(f"note: {n}")
@@ -91,9 +93,10 @@ def ask(question: str, context_path: str | None, model_name: str | None, router:
             return
         click.echo(c.text)
         conf = c.confidence()
+        tr = c.extra.get("tokenroute")
         click.echo(f"\n{c.model} · {c.usage.input_tokens} in / {c.usage.output_tokens} out tokens · "
-                   f"${c.cost:.7f} · {c.latency_s:.2f}s" + (f" · confidence {conf:.2f}" if conf is not None else ""),
-                   err=True)
+                   f"${c.cost:.7f} · {c.latency_s:.2f}s" + (f" · confidence {conf:.2f}" if conf is not None else "")
+                   + (f" · {tr['share']:.0%} of tokens by the large model" if tr else ""), err=True)
         return
     r = Reasoner.default(pool, threshold=threshold, router=router)
     r.max_tokens = max_tokens

@@ -24,6 +24,11 @@ def _status(m: PoolModel) -> tuple[str, int | None]:
         if s.api_key_env and not os.environ.get(s.api_key_env):
             return f"served; ${s.api_key_env} not set", None
         return "served", None
+    if s.backend == "tokenroute":
+        parts = [_status(x)[0] for x in m.members or ()]
+        ok = all(p in ("verified", "present (no sha256 given)") for p in parts)
+        return (f"routes {s.small} -> {s.large} ({s.router or 'shipped'} router)" if ok
+                else f"needs {s.small} and {s.large}: {', '.join(parts)}"), None
     p = m.model_path()
     sha = catalog.get(s.catalog).sha256 if s.catalog else s.sha256
     st = catalog.file_status(p, sha)
@@ -94,7 +99,8 @@ def list_(as_json: bool, pool_path: str | None) -> None:
         recs.append({
             "name": m.name, "tier": m.tier, "backend": s.backend, "params_b": s.params_b,
             "bytes": size, "price_in": m.price_in, "price_out": m.price_out, "status": st,
-            "where": str(m.model_path()) if s.backend == "llamacpp" else f"{s.base_url} ({s.model})",
+            "where": (str(m.model_path()) if s.backend == "llamacpp" else f"{s.small} + {s.large}"
+                      if s.backend == "tokenroute" else f"{s.base_url} ({s.model})"),
         })
     if as_json:
         click.echo(json.dumps({"pool": pool.source, "models": recs}, indent=2))

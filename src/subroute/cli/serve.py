@@ -48,7 +48,7 @@ def serve(pool_path: str | None, host: str, port: int, max_concurrency: int, max
                      trace_limit=trace_limit, threshold=threshold)
     if not lazy:
         for m in pool:
-            if m.spec.backend == "llamacpp":
+            if m.spec.backend in ("llamacpp", "tokenroute"):
                 click.echo(f"loading {m.name} ...", err=True)
                 m.backend  # noqa: B018 - loads the GGUF once; shared by every request
     auth = f"bearer token from ${TOKEN_ENV}" if token_from_env() else f"off (set ${TOKEN_ENV} to require a token)"
