@@ -18,6 +18,7 @@ from subroute.train.allocator import TrainConfig
 from subroute.train.decomposer import DecomposerConfig, DecomposerGRPOConfig
 from subroute.train.pipeline import AllocatorRun, DecomposerRun, LabelsConfig, LabelsRun, RoutesConfig
 from subroute.train.routes import RoutePolicyRun
+from subroute.train.tokens import RouterConfig, TokenLabelConfig
 
 # flag -> the config field it sets; the flags are the ones users type (README: "Training the router")
 KNOBS = {
@@ -37,6 +38,8 @@ KNOBS = {
             "--grpo-steps": (DecomposerGRPOConfig, "steps")},
     "routes": {"--threshold": (RoutesConfig, "threshold"), "--accuracy-weight": (RoutesConfig, "accuracy_weight"),
                "--l2": (RoutesConfig, "l2")},
+    "tokens": {"--max-tokens": (TokenLabelConfig, "max_tokens"), "--window": (TokenLabelConfig, "window"),
+               "--hidden": (RouterConfig, "hidden"), "--epochs": (RouterConfig, "epochs")},
 }
 OTHER_FLAGS = {
     "labels": {"--data", "--out", "--limit", "--ray-address", "--router", "--pool"},
@@ -45,9 +48,12 @@ OTHER_FLAGS = {
     "grpo": {"--data", "--from", "--out", "--router", "--threshold", "--limit", "--pool"},
     "all": {"--data", "--out", "--label-limit", "--ray-address", "--rounds", "--grpo-limit", "--pool"},
     "routes": {"--data", "--reasoning-gym", "--rg-n", "--rg-seed", "--out", "--labels", "--limit", "--router", "--pool"},
+    "tokens": {"--data", "--reasoning-gym", "--rg-n", "--rg-seed", "--out", "--labels", "--limit", "--small", "--large",
+               "--ray-address", "--pool"},
 }
 CONFIGS = {"labels": [LabelsConfig], "allocator": [TrainConfig], "decomposer": [DecomposerConfig],
-           "grpo": [DecomposerGRPOConfig], "routes": [RoutesConfig], "all": [LabelsConfig, TrainConfig, DecomposerConfig, DecomposerGRPOConfig]}
+           "grpo": [DecomposerGRPOConfig], "routes": [RoutesConfig],
+           "tokens": [TokenLabelConfig, RouterConfig], "all": [LabelsConfig, TrainConfig, DecomposerConfig, DecomposerGRPOConfig]}
 
 
 def _command(name: str) -> click.Command:
@@ -130,6 +136,9 @@ def calls(monkeypatch, tmp_path):
     stage("train_decomposer_grpo", DecomposerRun(tmp_path / "g"))
     stage("train_router", tmp_path / "r")
     stage("train_routes", RoutePolicyRun(tmp_path / "p", {}, {"split": "0 row(s)"}))
+    stage("train_tokens", {"data": {"questions": 2, "positions": 9, "identical": 7, "neutral": 1, "divergent": 1,
+                                    "judges": {"merge": 1, "outcome": 1}},
+                           "metrics": {"auc": {"learned": 0.7}, "recall_at_share": {"learned": {"0.2": 0.5}}}})
     return got
 
 
@@ -160,6 +169,10 @@ def test_each_command_hands_the_pipeline_the_default_configs(calls, tmp_path):
     args, kw = calls["train_routes"]
     assert args[2] == RoutesConfig() and (kw["rg_tasks"], kw["rg_n"], kw["rg_seed"]) == (["leg_counting"], 4, 1)
     assert "split: not trained (0 row(s))" in out
+    out = _run("tokens", "--reasoning-gym", "leg_counting", "--rg-n", "4", "--rg-seed", "11", "--out", "t")
+    kw = calls["train_tokens"][1]
+    assert (kw["label_cfg"], kw["router_cfg"], kw["rg_seed"]) == (TokenLabelConfig(), RouterConfig(), 11)
+    assert "9 positions: 7 identical, 1 neutral, 1 divergent" in out and "learned 0.700" in out
 
 
 def test_options_set_their_fields(calls, tmp_path):
@@ -172,6 +185,9 @@ def test_options_set_their_fields(calls, tmp_path):
     assert kw["allocator_cfg"] == TrainConfig(cost_lambda=0.5)
     assert kw["grpo_cfg"] == DecomposerGRPOConfig(steps=3, cost_lambda=0.5)  # one lambda for both rewards
     assert kw["rounds"] == 2
+    _run("tokens", "--reasoning-gym", "leg_counting", "--rg-n", "4", "--out", "t", "--window", "6", "--hidden", "8")
+    kw = calls["train_tokens"][1]
+    assert (kw["label_cfg"], kw["router_cfg"]) == (TokenLabelConfig(window=6), RouterConfig(hidden=8))
 
 
 def test_a_range_from_the_config_is_enforced(calls, tmp_path):

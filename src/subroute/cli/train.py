@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 import click
 
@@ -63,11 +64,39 @@ DECOMPOSER_OPTIONS = ["base", "max_steps", "batch_size", "lr", "max_length"]
 GRPO_OPTIONS = ["steps", "group_size", "questions_per_step", "lr", "temperature", "cost_lambda"]
 
 
+def _sources(data_help: str, out_help: str) -> Callable:
+    """The options naming a labelling command's questions (--data files, reasoning-gym tasks
+    generated offline), its output folder and labels file."""
+    opts = [
+        click.option("--data", "data_paths", multiple=True, type=click.Path(dir_okay=False, exists=True),
+                     help=f"{data_help}; repeatable."),
+        click.option("--reasoning-gym", "rg_tasks", default=None,
+                     help="Comma-separated reasoning-gym tasks to label too, generated offline."),
+        click.option("--rg-n", type=click.IntRange(0), default=0, show_default=True,
+                     help="How many reasoning-gym questions, spread over the tasks."),
+        click.option("--rg-seed", type=int, default=1, show_default=True,
+                     help="reasoning-gym seed (never the external suite's 1000)."),
+        click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+                     help=f"{out_help} (labels in OUT/labels.jsonl, resumed if present)."),
+        click.option("--labels", "labels_path", type=click.Path(dir_okay=False), default=None,
+                     help="Labels JSONL to use instead of OUT/labels.jsonl (resumed if present)."),
+        click.option("--limit", type=click.IntRange(1), default=None, help="First N examples of each --data file."),
+    ]
+
+    def decorate(fn: Callable) -> Callable:
+        for o in reversed(opts):
+            fn = o(fn)
+        return fn
+
+    return decorate
+
+
 def _commands() -> list[click.Command]:
     from subroute.train import pipeline
     from subroute.train.allocator import TrainConfig
     from subroute.train.decomposer import DecomposerConfig, DecomposerGRPOConfig
     from subroute.train.pipeline import LabelsConfig, RoutesConfig
+    from subroute.train.tokens import RouterConfig, TokenLabelConfig
 
     @click.command("labels")
     @click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False),
@@ -172,19 +201,7 @@ def _commands() -> list[click.Command]:
         click.echo(f"router: {out}  (use it with: subroute ask --router {out} ...)")
 
     @click.command("routes")
-    @click.option("--data", "data_paths", multiple=True, type=click.Path(dir_okay=False, exists=True),
-                  help="JSONL of questions with gold answers (DecompBench or your own); repeatable.")
-    @click.option("--reasoning-gym", "rg_tasks", default=None,
-                  help="Comma-separated reasoning-gym tasks to label too, generated offline.")
-    @click.option("--rg-n", type=click.IntRange(0), default=0, show_default=True,
-                  help="How many reasoning-gym questions, spread over the tasks.")
-    @click.option("--rg-seed", type=int, default=1, show_default=True,
-                  help="reasoning-gym seed (never the external suite's 1000).")
-    @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-                  help="Route-policy folder (labels in OUT/labels.jsonl, resumed if present).")
-    @click.option("--labels", "labels_path", type=click.Path(dir_okay=False), default=None,
-                  help="Labels JSONL to use instead of OUT/labels.jsonl (resumed if present).")
-    @click.option("--limit", type=click.IntRange(1), default=None, help="First N examples of each --data file.")
+    @_sources("JSONL of questions with gold answers (DecompBench or your own)", "Route-policy folder")
     @options_from(RoutesConfig, ["threshold", "accuracy_weight", "l2"])
     @click.option("--router", "router", default=None,
                   help="Label the routes of this router's decomposer (a router folder) instead of the shipped one.")
@@ -210,4 +227,36 @@ def _commands() -> list[click.Command]:
             click.echo(f"{head}: not trained ({why})")
         click.echo(f"route policy: {run.out}")
 
-    return [labels_cmd, allocator_cmd, decomposer_cmd, grpo_cmd, all_cmd, routes_cmd]
+    @click.command("tokens")
+    @_sources("DecompBench JSONL whose synthesis steps are answered with chain of thought", "Token-router folder")
+    @click.option("--small", default=None, help="The pool model that writes by default (default: the pool's "
+                                                "tokenroute pair, else its second-largest local model).")
+    @click.option("--large", default=None, help="The pool model that steps in (default: the largest local model).")
+    @options_from(TokenLabelConfig, ["max_tokens", "window"])
+    @options_from(RouterConfig, ["hidden", "epochs"])
+    @click.option("--ray-address", default=None, help="Fan out on a Ray cluster ('local' starts one here).")
+    @pool_option
+    def tokens_cmd(data_paths: tuple[str, ...], rg_tasks: str | None, rg_n: int, rg_seed: int, out_dir: str,
+                   labels_path: str | None, limit: int | None, small: str | None, large: str | None,
+                   ray_address: str | None, pool_path: str | None, **knobs) -> None:
+        """Label where the small model's next token leads its answer astray (R2R's path-following
+        rule) and train the token router on those labels; name OUT as `router` of a tokenroute
+        model in a pool file to use it."""
+        tasks = [t.strip() for t in (rg_tasks or "").split(",") if t.strip()]
+        if rg_n and not tasks:
+            raise SubrouteError("--rg-n needs --reasoning-gym TASKS")
+        m = pipeline.train_tokens(list(data_paths), out_dir, rg_tasks=tasks, rg_n=rg_n, rg_seed=rg_seed, limit=limit,
+                                  labels_path=labels_path, small=small, large=large,
+                                  label_cfg=config_from(TokenLabelConfig, knobs),
+                                  router_cfg=config_from(RouterConfig, knobs),
+                                  pool_path=pool_path, ray_address=ray_address, echo=click.echo)
+        d = m["data"]
+        click.echo(f"{d['questions']} answers, {d['positions']} positions: {d['identical']} identical, "
+                   f"{d['neutral']} neutral, {d['divergent']} divergent (judged by {d['judges']})")
+        click.echo("held-out AUC: " + ", ".join(f"{k} {v:.3f}" for k, v in m["metrics"]["auc"].items()))
+        for k, r in m["metrics"]["recall_at_share"].items():
+            click.echo(f"  {k}: divergent positions flagged at a share of " +
+                       ", ".join(f"{float(sh):.0%} {v:.2f}" for sh, v in r.items()))
+        click.echo(f"token router: {out_dir}")
+
+    return [labels_cmd, allocator_cmd, decomposer_cmd, grpo_cmd, all_cmd, routes_cmd, tokens_cmd]

@@ -57,18 +57,26 @@ def token_kind(text: str) -> str:
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits.astype(np.float64)
-    m = z.max()
-    return z - (m + math.log(np.exp(z - m).sum()))
+    return softmax_stats(logits)[0]
 
 
-def token_features(logprobs: np.ndarray, top_text: str, position: int) -> np.ndarray:
+def softmax_stats(logits: np.ndarray) -> tuple[np.ndarray, float]:
+    """(log-probabilities, entropy in nats) of one position's logits, from one pass of exp."""
+    z = np.asarray(logits, dtype=np.float32)
+    e = np.exp(z - z.max())
+    total = float(e.sum())
+    lp = z - (float(z.max()) + math.log(total))
+    return lp, float(-(e @ lp) / total)
+
+
+def token_features(logprobs: np.ndarray, top_text: str, position: int, entropy: float | None = None) -> np.ndarray:
     """Features of one position from the small model's log-probabilities over the vocabulary
     (`FEATURES` names them): what the router reads before the token is written."""
-    top = np.partition(logprobs, -TOP_K)[-TOP_K:]
+    top = np.partition(logprobs, -TOP_K)[-TOP_K:].astype(np.float64)
     top = np.sort(top)[::-1]
-    p = np.exp(logprobs)
-    entropy = float(-(p * np.where(p > 0, logprobs, 0.0)).sum())
+    if entropy is None:
+        p = np.exp(logprobs.astype(np.float64))
+        entropy = float(-(p * np.where(p > 0, logprobs, 0.0)).sum())
     kind = token_kind(top_text)
     onehot = [1.0 if kind == k else 0.0 for k in KINDS]
     return np.array([*top, entropy, top[0] - top[1], *onehot, math.log1p(position)], dtype=np.float64)
@@ -96,8 +104,9 @@ class TokenRouter:
 
     @classmethod
     def baseline(cls, kind: str, threshold: float) -> "TokenRouter":
-        """``entropy`` (nats), ``top1`` (1 - the top token's probability) or ``random`` (a
-        share of positions, seeded by the call's seed)."""
+        """``entropy`` (flags where the small model's entropy in nats reaches `threshold`),
+        ``top1`` (where 1 - its top token's probability does) or ``random`` (a random share
+        `threshold` of positions, seeded by the call's seed)."""
         if kind == "learned":
             raise SubrouteError("the learned token router is an artifact; load it with TokenRouter.load")
         return cls(kind, threshold)
@@ -119,6 +128,8 @@ class TokenRouter:
         return 1.0 / (1.0 + np.exp(-np.clip(h[:, 0], -50, 50)))
 
     def flags(self, x: np.ndarray, rng: np.random.Generator | None = None) -> bool:
+        if self.kind == "random":  # its threshold is the share of positions it flags
+            return bool((rng or np.random.default_rng(0)).random() < self.threshold)
         return bool(self.score_many(x, rng)[0] >= self.threshold)
 
     # -- artifact -------------------------------------------------------------------------
@@ -266,10 +277,10 @@ class TokenRoutedModel:
             try:
                 small._eval_prompt(toks)
                 for i in range(max_new):
-                    lp = log_softmax(small._last_logits())
+                    lp, ent = softmax_stats(small._last_logits())
                     tok = int(np.argmax(lp))
                     piece = small.llm.detokenize([tok], special=False).decode("utf-8", errors="replace")
-                    x = token_features(lp, piece, i)
+                    x = token_features(lp, piece, i, ent)
                     if record is not None:
                         record.append(x)
                     if self.router.flags(x, rng):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -298,3 +298,39 @@ def train_routes(data_paths: list[str], out_dir: str | Path, cfg: RoutesConfig |
     data = {"files": list(data_paths), "reasoning_gym": {"tasks": list(rg_tasks or []), "n": rg_n, "seed": rg_seed}
             if rg_n else None, "limit": limit, "threshold": cfg.threshold, "router": router or "shipped"}
     return train_route_policy(pool, labels, out, accuracy_weight=cfg.accuracy_weight, l2=cfg.l2, data=data)
+
+
+def train_tokens(data_paths: list[str], out_dir: str | Path, *, rg_tasks: list[str] | None = None, rg_n: int = 0,
+                 rg_seed: int = 0, limit: int | None = None, labels_path: str | Path | None = None,
+                 small: str | None = None, large: str | None = None, label_cfg=None, router_cfg=None,
+                 pool_path: str | None = None, ray_address: str | None = None, echo: Echo = _quiet) -> dict:
+    """Path-following token labels (`subroute.train.tokens`) on the synthesis steps of
+    `data_paths` (DecompBench) and on `rg_n` reasoning-gym questions of `rg_tasks` at
+    `rg_seed`, then the learned token router into `out_dir`; returns its manifest."""
+    from subroute.bench.datasets import EXTERNAL_RG_SEED, load_jsonl, reasoning_gym_examples
+    from subroute.train.tokens import build_token_labels, fit_router, jobs_from_examples, token_pair
+
+    if rg_n and rg_seed == EXTERNAL_RG_SEED:
+        raise SubrouteError(f"reasoning-gym seed {EXTERNAL_RG_SEED} is the external suite's evaluation seed; "
+                            "train on another (--rg-seed)")
+    jobs = []
+    for p in data_paths:
+        exs = [e for e in load_jsonl(p) if e.decomposition]
+        jobs += jobs_from_examples(exs[:limit] if limit else exs)
+    if rg_n:
+        jobs += jobs_from_examples(reasoning_gym_examples(list(rg_tasks or []), rg_n, rg_seed))
+    if not jobs:
+        raise SubrouteError("no training questions: pass --data FILE.jsonl and/or --reasoning-gym TASKS --rg-n N")
+    out = Path(out_dir)
+    labels_file = Path(labels_path) if labels_path else out / "labels.jsonl"
+    pool = _cached_pool(pool_path)
+    s, lg = token_pair(pool, small, large)
+    echo(f"labelling {len(jobs)} chain-of-thought answer(s) of {lg.name} against {s.name} into {labels_file}")
+    records = build_token_labels(pool, jobs, labels_file, small=s.name, large=lg.name, cfg=label_cfg,
+                                 pool_path=pool_path, ray_address=ray_address)
+    ids = {j.id for j in jobs}
+    records = [r for r in records if r.id in ids]
+    data = {"files": list(data_paths), "limit": limit, "labels": str(labels_file),
+            "reasoning_gym": {"tasks": list(rg_tasks or []), "n": rg_n, "seed": rg_seed} if rg_n else None,
+            "label_config": asdict(label_cfg) if label_cfg else None}
+    return fit_router(records, out, pool, small=s, large=lg, cfg=router_cfg, extra=data)
