@@ -7,7 +7,7 @@ token-routed generator's speed against the large model's.
         [--world-n 16] [--speed 6] [--plot docs/figures/tokenroute.png]
 
 Questions: `--rg-n` reasoning-gym questions of the external suite's tasks at its evaluation
-seed (1000; the token router trains on other seeds), and the synthesis steps of `--world-n`
+seed (1000, or `--rg-seed`; the shipped token router trained on seed 11), and the synthesis steps of `--world-n`
 questions of held-out DecompBench world `--world`, each answered with the chain-of-thought
 prompt of the benchmark's cot:<model> baselines (greedy, 320 tokens), scored by subroute's
 scorer. Each router's threshold is the one that flagged the target share of its held-out
@@ -79,6 +79,7 @@ def main() -> None:
     ap.add_argument("--shares", default="0.1,0.2", help="target shares of large-model tokens")
     ap.add_argument("--baselines", default="entropy,top1,random")
     ap.add_argument("--rg-n", type=int, default=24)
+    ap.add_argument("--rg-seed", type=int, default=EXTERNAL_RG_SEED, help="reasoning-gym seed (never a training one)")
     ap.add_argument("--world", type=int, default=900)
     ap.add_argument("--world-n", type=int, default=16)
     ap.add_argument("--speed", type=int, default=6, help="questions timed uncached (0: no timing)")
@@ -99,7 +100,7 @@ def main() -> None:
             t = sh if b == "random" else manifest["baseline_thresholds"][b][key]
             routed[f"{b}@{sh:g}"] = {"router": b, "threshold": float(t), "share": sh}
     pool = pool_with(routed).use_cache(CallCache())
-    exs = reasoning_gym_examples(list(EXTERNAL_RG_TASKS), a.rg_n, EXTERNAL_RG_SEED) if a.rg_n else []
+    exs = reasoning_gym_examples(list(EXTERNAL_RG_TASKS), a.rg_n, a.rg_seed) if a.rg_n else []
     exs += world_examples(a.world, a.world_n) if a.world_n else []
     systems = ["qwen-0.5b", "qwen-1.5b", *routed]
     rows: dict[str, list[dict]] = {}
@@ -114,7 +115,7 @@ def main() -> None:
     acc_l = sum(r["correct"] for r in big) / len(big)
     cost_l = sum(r["cost"] for r in big)
     table = {}
-    print(f"\n{len(exs)} held-out questions ({a.rg_n} reasoning-gym seed {EXTERNAL_RG_SEED}, "
+    print(f"\n{len(exs)} held-out questions ({a.rg_n} reasoning-gym seed {a.rg_seed}, "
           f"{len(exs) - a.rg_n} synthesis steps of world {a.world}); router {art}")
     print(f"{'system':<16} {'acc':>6} {'x 1.5B':>7} {'share':>6} {'cost x':>7}")
     for s in systems:

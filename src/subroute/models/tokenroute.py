@@ -251,10 +251,9 @@ class TokenRoutedModel:
     def count_tokens(self, text: str) -> int:
         return self.small.count_tokens(text)
 
-    def generate(self, messages: list[Message], params: GenerateParams, *, record: list | None = None) -> Completion:
+    def generate(self, messages: list[Message], params: GenerateParams) -> Completion:
         """Greedy token-routed decoding (temperature is ignored: routing is defined along
-        greedy paths). `record`, when given, receives each position's feature row, for the
-        benchmark's and training's analyses."""
+        greedy paths, and the router was trained on them)."""
         small, large = self.small, self.large
         toks, template_stops = small.prompt_tokens(messages)
         n_ctx = min(small.n_ctx, large.n_ctx)
@@ -281,8 +280,6 @@ class TokenRoutedModel:
                     tok = int(np.argmax(lp))
                     piece = small.llm.detokenize([tok], special=False).decode("utf-8", errors="replace")
                     x = token_features(lp, piece, i, ent)
-                    if record is not None:
-                        record.append(x)
                     if self.router.flags(x, rng):
                         if large_seen == 0:  # the prompt and everything written so far
                             use.large_in += len(seq)
