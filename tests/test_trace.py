@@ -36,3 +36,14 @@ def test_a_trace_counts_every_call_decomposition_first_integration_last(tmp_path
     write_traces(tmp_path / "t.jsonl", [t])
     d = json.loads((tmp_path / "t.jsonl").read_text())
     assert d["cost"] == 1.5 and d["steps"][0]["cost"] == 0.5 and d["steps"][0]["calls"][0]["tier"] == "large"
+
+
+def test_a_token_routed_call_records_the_large_models_share_and_ask_prints_it():
+    from subroute.cli.ask import format_trace
+
+    pool = _pool()
+    tr = {"small_in": 100, "small_out": 3, "large_in": 101, "large_out": 1, "large_calls": 1, "share": 0.25}
+    r = CallRecord.of("step", _completion(tokenroute=tr), pool)
+    assert r.large_share == 0.25 and CallRecord.of("step", _completion(), pool).large_share is None
+    s = StepRecord(1, "Where was X born?", "Where was X born?", (), None, "s", "small", "Tarnholm", 0.9, 1, 20, [r])
+    assert "25% of tokens by the large model" in format_trace(Trace("t", "Q?", "Tarnholm", "router", steps=[s]))
