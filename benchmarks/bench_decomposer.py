@@ -30,7 +30,7 @@ from pathlib import Path
 from subroute import Pool
 from subroute.bench.datasets import parse_example
 from subroute.cache import CallCache
-from subroute.cli.gen import _weights
+from subroute.cli.gen import parse_weights
 from subroute.decompose import PromptedDecomposer
 from subroute.inline import split_inline
 from subroute.learned import TrainedDecomposer
@@ -60,9 +60,9 @@ def main() -> None:
     world = build_world(WorldConfig(seed=a.seed))
     cfg = QuestionConfig(n=a.n, min_hops=lo, max_hops=hi, seed=a.seed, phrasing=a.phrasing)
     if a.kinds:
-        cfg.kinds = _weights(a.kinds, KINDS, "--kinds")
+        cfg.kinds = parse_weights(a.kinds, KINDS, "--kinds")
     if a.surfaces:
-        cfg.surfaces = _weights(a.surfaces, SURFACES, "--surfaces")
+        cfg.surfaces = parse_weights(a.surfaces, SURFACES, "--surfaces")
     exs = [parse_example(q.to_dict(), default_id=str(i)) for i, q in enumerate(generate_questions(world, cfg))]
     systems: dict = {}
     for folder in a.router:

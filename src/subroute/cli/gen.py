@@ -37,8 +37,9 @@ from subroute.worlds.questions import SURFACES, parse_hops
 from subroute.worlds.splits import label
 
 
-def _weights(text: str | None, names: tuple[str, ...], flag: str) -> dict[str, float] | None:
-    """'a=2,b=1' or 'a,b' (listed names weight 1, others 0)."""
+def parse_weights(text: str | None, names: tuple[str, ...], flag: str) -> dict[str, float] | None:
+    """The weights of a `--kinds`-style option: 'a=2,b=1' or 'a,b' (listed names weight 1,
+    others 0); None when not given. Benchmarks that take the same options parse them here."""
     if not text:
         return None
     out = {n: 0.0 for n in names}
@@ -114,12 +115,11 @@ def gen(seed, n, out, world_out, no_world, world_docs, probes_out, people, world
     style_list = tuple(s.strip() for s in styles.split(",") if s.strip())
     qbase = QuestionConfig(n=n, min_hops=lo, max_hops=hi, n_distractors=distractors, token_budget=budget,
                            held_out_styles=spec.styles, test_fraction=test_fraction, phrasing=phrasing)
-    if _weights(kinds, KINDS, "--kinds") is not None:
-        qbase.kinds = _weights(kinds, KINDS, "--kinds")
-    if _weights(shapes, SHAPES, "--shapes") is not None:
-        qbase.shapes = _weights(shapes, SHAPES, "--shapes")
-    if _weights(surfaces, SURFACES, "--surfaces") is not None:
-        qbase.surfaces = _weights(surfaces, SURFACES, "--surfaces")
+    for field_, text, names, flag in (("kinds", kinds, KINDS, "--kinds"), ("shapes", shapes, SHAPES, "--shapes"),
+                                      ("surfaces", surfaces, SURFACES, "--surfaces")):
+        w = parse_weights(text, names, flag)
+        if w is not None:
+            setattr(qbase, field_, w)
     qbase.validate()
     opts = _world_opts(world_opt)
     out_path = Path(out)
