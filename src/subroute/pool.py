@@ -246,7 +246,7 @@ class PoolModel:
                 router = TokenRouter.baseline(s.router, s.threshold)  # type: ignore[arg-type]
             else:
                 router = TokenRouter.load(path, threshold=s.threshold, share=s.share)
-                check_pair(path, small, large, model_name=s.name)
+                check_pair(router, path, small, large, model_name=s.name)
             return TokenRoutedModel(s.name, small.backend, large.backend, router)
         if s.backend == "llamacpp":
             from subroute.models import catalog

@@ -85,6 +85,15 @@ def load_llama(llama_cpp: Any, **kwargs: Any) -> Any:
         return llama_cpp.Llama(**kwargs)
 
 
+def check_fits(name: str, n_prompt: int, n_ctx: int) -> None:
+    """Refuse a prompt that leaves no room in the context window for one generated token."""
+    if n_prompt + 1 > n_ctx:
+        raise SubrouteError(
+            f"model '{name}': the prompt is {n_prompt} tokens, longer than its context window of "
+            f"{n_ctx}; shorten the context or raise context_length in the pool file"
+        )
+
+
 class LlamaCppModel:
     """A GGUF file loaded once; `generate` returns tokens with their log-probabilities."""
 
@@ -162,11 +171,7 @@ class LlamaCppModel:
     # -- generation --------------------------------------------------------------------
     def generate(self, messages: list[Message], params: GenerateParams) -> Completion:
         toks, template_stops = self.prompt_tokens(messages)
-        if len(toks) + 1 > self.n_ctx:
-            raise SubrouteError(
-                f"model '{self.name}': the prompt is {len(toks)} tokens, longer than its context window of "
-                f"{self.n_ctx}; shorten the context or raise context_length in the pool file"
-            )
+        check_fits(self.name, len(toks), self.n_ctx)
         max_new = min(params.max_tokens, self.n_ctx - len(toks))
         stops = [s for s in (*params.stop, *template_stops) if s]
         rng = np.random.default_rng(params.seed)
@@ -203,17 +208,24 @@ class LlamaCppModel:
                 if isinstance(e, SubrouteError):
                     raise
                 raise BackendError(self.name, f"llama.cpp failed: {e}") from None
+        text, tokens = self.finish(text_bytes, stops, out_ids, out_lp, params.logprobs)
+        return Completion(
+            model=self.name, text=text, usage=Usage(len(toks), len(out_ids)),
+            finish_reason=finish, tokens=tokens,
+        )
+
+    def finish(self, text_bytes: bytes, stops: list[str], ids: list[int], logprobs: list[float],
+               keep_logprobs: bool) -> tuple[str, list[TokenLogprob] | None]:
+        """A decode loop's output: the text up to the first stop string, stripped, and (when
+        asked for) each generated token with its log-probability."""
         text = text_bytes.decode("utf-8", errors="replace")
         for s in stops:
             if s in text:
                 text = text[: text.index(s)]
         tokens = None
-        if params.logprobs:
+        if keep_logprobs:
             tokens = [
                 TokenLogprob(self.llm.detokenize([t], special=False).decode("utf-8", errors="replace"), lp)
-                for t, lp in zip(out_ids, out_lp)
+                for t, lp in zip(ids, logprobs)
             ]
-        return Completion(
-            model=self.name, text=text.strip(), usage=Usage(len(toks), len(out_ids)),
-            finish_reason=finish, tokens=tokens,
-        )
+        return text.strip(), tokens

@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 
 from subroute.errors import BackendError, SubrouteError
-from subroute.models.base import Completion, GenerateParams, Message, TokenLogprob, Usage
+from subroute.models.base import Completion, GenerateParams, Message, Usage
+from subroute.models.llamacpp import check_fits
 
 TOKENROUTE_VERSION = 1
 TOP_K = 8
@@ -89,7 +90,7 @@ class TokenRouter:
 
     def __init__(self, kind: str, threshold: float, *, layers: list[tuple[np.ndarray, np.ndarray]] | None = None,
                  mean: np.ndarray | None = None, scale: np.ndarray | None = None, name: str | None = None,
-                 identity: dict[str, Any] | None = None) -> None:
+                 identity: dict[str, Any] | None = None, manifest: dict[str, Any] | None = None) -> None:
         if kind not in ROUTER_KINDS:
             raise SubrouteError(f"unknown token router '{kind}'; use one of: {', '.join(ROUTER_KINDS)}")
         if kind == "learned" and not layers:
@@ -101,6 +102,7 @@ class TokenRouter:
         self.scale = scale
         self.name = name or f"{kind}@{threshold:g}"
         self.identity = identity or {"kind": kind, "threshold": self.threshold}
+        self.manifest = manifest or {}  # a loaded artifact's manifest.json
 
     @classmethod
     def baseline(cls, kind: str, threshold: float) -> "TokenRouter":
@@ -111,15 +113,16 @@ class TokenRouter:
             raise SubrouteError("the learned token router is an artifact; load it with TokenRouter.load")
         return cls(kind, threshold)
 
-    def score_many(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
-        """Scores of feature rows `x` [n, len(FEATURES)]."""
+    def score_many(self, x: np.ndarray) -> np.ndarray:
+        """Scores of feature rows `x` [n, len(FEATURES)] (the random router has none: it
+        flags a share of positions whatever they hold)."""
         x = np.atleast_2d(np.asarray(x, dtype=np.float64))
         if self.kind == "entropy":
             return x[:, FEATURES.index("entropy")]
         if self.kind == "top1":
             return 1.0 - np.exp(x[:, FEATURES.index("lp1")])
         if self.kind == "random":
-            return (rng or np.random.default_rng(0)).random(len(x))
+            raise SubrouteError("the random token router scores no position; it flags a share of them")
         h = (x - self.mean) / self.scale
         for i, (w, b) in enumerate(self.layers):
             h = h @ w + b
@@ -130,7 +133,7 @@ class TokenRouter:
     def flags(self, x: np.ndarray, rng: np.random.Generator | None = None) -> bool:
         if self.kind == "random":  # its threshold is the share of positions it flags
             return bool((rng or np.random.default_rng(0)).random() < self.threshold)
-        return bool(self.score_many(x, rng)[0] >= self.threshold)
+        return bool(self.score_many(x)[0] >= self.threshold)
 
     # -- artifact -------------------------------------------------------------------------
     @classmethod
@@ -166,7 +169,7 @@ class TokenRouter:
                 threshold = float(m["threshold"])
         ident = {"kind": "learned", "threshold": threshold, "weights": m.get("weights_sha256")}
         return cls("learned", threshold, layers=layers, mean=mean, scale=scale,
-                   name=f"learned@{threshold:.3g}", identity=ident)
+                   name=f"learned@{threshold:.3g}", identity=ident, manifest=m)
 
 
 def shipped_router_dir() -> Path:
@@ -183,13 +186,12 @@ def identity_digest(identity: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def check_pair(path: str | Path, small: Any, large: Any, *, model_name: str) -> dict[str, Any]:
-    """The manifest of the router artifact at `path`, checked to be trained for the pool
-    models `small` and `large` (their identities) and to hold the weights it recorded."""
+def check_pair(router: TokenRouter, path: str | Path, small: Any, large: Any, *, model_name: str) -> None:
+    """Check that the learned `router`, loaded from `path`, was trained for the pool models
+    `small` and `large` (their identities) and holds the weights its manifest recorded."""
     from subroute.models.catalog import hash_file
 
-    p = Path(path)
-    m = json.loads((p / "manifest.json").read_text())
+    p, m = Path(path), router.manifest
     pair = m.get("pair") or {}
     for role, pm in (("small", small), ("large", large)):
         want = (pair.get(role) or {}).get("identity")
@@ -200,7 +202,6 @@ def check_pair(path: str | Path, small: Any, large: Any, *, model_name: str) -> 
     if m.get("weights_sha256") != hash_file(p / "weights.npz"):
         raise SubrouteError(f"model '{model_name}': {p / 'weights.npz'} does not match its manifest's sha256; "
                             "reinstall subroute or retrain with: subroute train tokens")
-    return m
 
 
 @dataclass
@@ -257,9 +258,7 @@ class TokenRoutedModel:
         small, large = self.small, self.large
         toks, template_stops = small.prompt_tokens(messages)
         n_ctx = min(small.n_ctx, large.n_ctx)
-        if len(toks) + 1 > n_ctx:
-            raise SubrouteError(f"model '{self.name}': the prompt is {len(toks)} tokens, longer than its context "
-                                f"window of {n_ctx}; shorten the context or raise context_length in the pool file")
+        check_fits(self.name, len(toks), n_ctx)
         max_new = min(params.max_tokens, n_ctx - len(toks))
         stops = [s for s in (*params.stop, *template_stops) if s]
         rng = np.random.default_rng(params.seed)
@@ -318,15 +317,8 @@ class TokenRoutedModel:
                 if isinstance(e, SubrouteError):
                     raise
                 raise BackendError(self.name, f"llama.cpp failed: {e}") from None
-        text = text_bytes.decode("utf-8", errors="replace")
-        for s in stops:
-            if s in text:
-                text = text[: text.index(s)]
-        tokens = None
-        if params.logprobs:
-            tokens = [TokenLogprob(small.llm.detokenize([t], special=False).decode("utf-8", errors="replace"), lp)
-                      for t, lp in zip(out_ids, out_lp)]
-        return Completion(model=self.name, text=text.strip(), usage=Usage(len(toks), len(out_ids)),
+        text, tokens = small.finish(text_bytes, stops, out_ids, out_lp, params.logprobs)
+        return Completion(model=self.name, text=text, usage=Usage(len(toks), len(out_ids)),
                           finish_reason=finish, tokens=tokens,
                           extra={"tokenroute": use.to_dict(), "by": "".join(by)})
 
