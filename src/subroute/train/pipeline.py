@@ -267,6 +267,27 @@ class RoutesConfig:
                                              "max": 1000.0})
 
 
+def training_questions(data_paths: list[str], limit: int | None, rg_tasks: list[str] | None, rg_n: int,
+                       rg_seed: int, *, decomposed: bool = False) -> list[Example]:
+    """The questions of a labelling run: the first `limit` of each JSONL in `data_paths`
+    (with `decomposed`, of those with a gold decomposition), then `rg_n` reasoning-gym
+    questions of `rg_tasks` at `rg_seed`, which must not be the external suite's seed."""
+    from subroute.bench.datasets import EXTERNAL_RG_SEED, load_jsonl, reasoning_gym_examples
+
+    if rg_n and rg_seed == EXTERNAL_RG_SEED:
+        raise SubrouteError(f"reasoning-gym seed {EXTERNAL_RG_SEED} is the external suite's evaluation seed; "
+                            "train on another (--rg-seed)")
+    examples: list[Example] = []
+    for p in data_paths:
+        exs = [e for e in load_jsonl(p) if e.decomposition or not decomposed]
+        examples += exs[:limit] if limit else exs
+    if rg_n:
+        examples += reasoning_gym_examples(list(rg_tasks or []), rg_n, rg_seed)
+    if not examples:
+        raise SubrouteError("no training questions: pass --data FILE.jsonl and/or --reasoning-gym TASKS --rg-n N")
+    return examples
+
+
 def train_routes(data_paths: list[str], out_dir: str | Path, cfg: RoutesConfig | None = None, *,
                  rg_tasks: list[str] | None = None, rg_n: int = 0, rg_seed: int = 0, limit: int | None = None,
                  labels_path: str | Path | None = None, router: str | None = None, pool_path: str | None = None,
@@ -274,20 +295,10 @@ def train_routes(data_paths: list[str], out_dir: str | Path, cfg: RoutesConfig |
     """Route labels on `data_paths` (JSONL with gold answers) and `rg_n` reasoning-gym
     questions of `rg_tasks` at `rg_seed`, then the route policy into `out_dir` (the labels
     in `out_dir`/labels.jsonl unless `labels_path` names another file)."""
-    from subroute.bench.datasets import EXTERNAL_RG_SEED, load_jsonl, reasoning_gym_examples
     from subroute.train.routes import build_route_labels, train_route_policy
 
     cfg = cfg or RoutesConfig()
-    if rg_n and rg_seed == EXTERNAL_RG_SEED:
-        raise SubrouteError(f"reasoning-gym seed {EXTERNAL_RG_SEED} is the external suite's evaluation seed; "
-                            "train on another (--rg-seed)")
-    examples: list[Example] = []
-    for p in data_paths:
-        examples += load_jsonl(p)[:limit] if limit else load_jsonl(p)
-    if rg_n:
-        examples += reasoning_gym_examples(list(rg_tasks or []), rg_n, rg_seed)
-    if not examples:
-        raise SubrouteError("no training questions: pass --data FILE.jsonl and/or --reasoning-gym TASKS --rg-n N")
+    examples = training_questions(data_paths, limit, rg_tasks, rg_n, rg_seed)
     out = Path(out_dir)
     labels_file = Path(labels_path) if labels_path else out / "labels.jsonl"
     pool = _cached_pool(pool_path)
@@ -307,19 +318,10 @@ def train_tokens(data_paths: list[str], out_dir: str | Path, *, rg_tasks: list[s
     """Path-following token labels (`subroute.train.tokens`) on the synthesis steps of
     `data_paths` (DecompBench) and on `rg_n` reasoning-gym questions of `rg_tasks` at
     `rg_seed`, then the learned token router into `out_dir`; returns its manifest."""
-    from subroute.bench.datasets import EXTERNAL_RG_SEED, load_jsonl, reasoning_gym_examples
     from subroute.train.tokens import build_token_labels, fit_router, jobs_from_examples, token_pair
 
-    if rg_n and rg_seed == EXTERNAL_RG_SEED:
-        raise SubrouteError(f"reasoning-gym seed {EXTERNAL_RG_SEED} is the external suite's evaluation seed; "
-                            "train on another (--rg-seed)")
-    jobs = []
-    for p in data_paths:
-        exs = [e for e in load_jsonl(p) if e.decomposition]
-        jobs += jobs_from_examples(exs[:limit] if limit else exs)
-    if rg_n:
-        jobs += jobs_from_examples(reasoning_gym_examples(list(rg_tasks or []), rg_n, rg_seed))
-    if not jobs:
+    jobs = jobs_from_examples(training_questions(data_paths, limit, rg_tasks, rg_n, rg_seed, decomposed=True))
+    if not jobs:  # decomposed questions without a synthesis step give none
         raise SubrouteError("no training questions: pass --data FILE.jsonl and/or --reasoning-gym TASKS --rg-n N")
     out = Path(out_dir)
     labels_file = Path(labels_path) if labels_path else out / "labels.jsonl"

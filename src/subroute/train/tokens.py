@@ -194,6 +194,7 @@ def label_path(small: PoolModel, large: PoolModel, job: TokenJob, cfg: TokenLabe
     kinds: list[str] = []
     divs: list[dict[str, Any]] = []
     pending: list[tuple[int, int, str, str]] = []
+    written = b""  # the large model's answer so far, for its stop strings
     with s._lock, lg._lock:
         s._eval_prompt(toks)
         lg._eval_prompt(toks)
@@ -204,7 +205,10 @@ def label_path(small: PoolModel, large: PoolModel, job: TokenJob, cfg: TokenLabe
             feats.append(token_features(lps, text([ys]), i, ent))
             preds.append(ys)
             resp.append(yl)
-            if lg._is_eog(yl) or (stops and any(st in text(resp) for st in stops)):
+            if lg._is_eog(yl):
+                break
+            written += s.llm.detokenize([yl], special=False)
+            if stops and any(st in written.decode("utf-8", errors="ignore") for st in stops):
                 break
             s.llm.eval([yl])
             lg.llm.eval([yl])
