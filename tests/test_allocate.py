@@ -46,6 +46,20 @@ def test_cascade_escalates_until_confident():
     assert a.model.name == "m" and len(a.calls) == 2
 
 
+def test_a_surest_cascade_keeps_the_most_confident_answer_when_none_clears_the_threshold():
+    l_ = ScriptedModel("l", {}, default=("C", 0.4))
+    pool = make_pool({"s": ("small", 0.1, ScriptedModel("s", {}, default=("A", 0.3))),
+                      "m": ("medium", 1.0, ScriptedModel("m", {}, default=("B", 0.6))), "l": ("large", 10.0, l_)})
+    last = CascadeAllocator(0.7).run(Subtask(1, "q"), solve_with(pool), pool)
+    assert last.model.name == "l" and last.completion.text == "C"
+    surest = CascadeAllocator(0.7, surest=True).run(Subtask(1, "q"), solve_with(pool), pool)
+    assert surest.model.name == "m" and surest.completion.text == "B" and surest.confidence == pytest.approx(0.6)
+    assert [r for r, _ in surest.calls] == ["probe", "step", "probe"]  # all three paid for
+    assert "kept m's answer" in surest.note
+    # one that clears the threshold ends the climb, as before
+    a = CascadeAllocator(0.5, surest=True).run(Subtask(1, "q"), solve_with(pool), pool)
+    assert a.model.name == "m" and len(a.calls) == 2 and a.note is None
+
 def test_random_is_seeded_and_uses_the_pool():
     pool, _ = _pool(0.5)
     picks = [RandomAllocator(3).run(Subtask(i, f"q{i}"), solve_with(pool), pool).model.name for i in range(30)]

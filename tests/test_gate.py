@@ -145,6 +145,33 @@ def test_a_question_that_picks_by_a_comparison_is_a_program_over_what_it_states(
     assert whole_program_shots("A crate holds 12 jars. How many jars are in 3 crates?") is WHOLE_PROGRAM_SHOTS
 
 
+
+def test_questions_about_quoted_text_dates_and_clock_times_are_programs_with_their_own_example_turns():
+    from subroute.gate import program_text
+    from subroute.program import (
+        WHOLE_DATE_SHOTS,
+        WHOLE_PROGRAM_SHOTS,
+        WHOLE_TEXT_SHOTS,
+        WHOLE_TIME_SHOTS,
+        whole_program_shots,
+    )
+
+    letters = 'How many times does the letter "s" appear in the text: "has been so long absent"?'
+    assert program_text(letters, None, max_tokens=100) == letters  # no numbers: the quoted text is what it computes on
+    assert whole_program_shots(letters) is WHOLE_TEXT_SHOTS
+    # a quoted title is not a text to compute on
+    assert program_text("How many novels did the author of 'Brass Tides' write?", None, max_tokens=100) is None
+    day = "What day of the week was October 28, 2022?"
+    assert program_text(day, None, max_tokens=100) == day and whole_program_shots(day) is WHOLE_DATE_SHOTS
+    call = "A call started at 18:54:51 and ended at 19:29:19. What was the call's duration?"
+    assert program_text(call, None, max_tokens=100) == call and whole_program_shots(call) is WHOLE_TIME_SHOTS
+    eq = "Determine the value of q that satisfies: 100 - 62*q = -3372"
+    assert program_text(eq, None, max_tokens=100) == eq and whole_program_shots(eq) is WHOLE_PROGRAM_SHOTS
+    # the request before a closing instruction: the message asks for a number
+    assert program_text("Give only the result.", "Solve the following multiplication: 205 * 838.", max_tokens=100) \
+        == "Solve the following multiplication: 205 * 838. Give only the result."
+    assert program_text("Was it a good year?", "The mill closed in 1931 after 12 years.", max_tokens=100) is None
+
 # ---- the learned route policy ----------------------------------------------------------------
 
 def _policy(tmp_path, pool, heads):

@@ -1,5 +1,8 @@
 """Program steps: a synthesis step over numbers is answered by an evaluated expression."""
 
+import math
+from dataclasses import replace
+
 import pytest
 
 from subroute.allocate import ConfidenceAllocator, FixedAllocator
@@ -24,6 +27,20 @@ from tests.fakes import ScriptedModel, make_pool
     ("```python\n1990 - 1950\n```", "40"),
     ("`abs(2010 - 1987)`", "23"),
     ("abs(2010 - 1987)\nThis is the number of years.", "23"),
+    # an equation in one unknown is solved, wherever the unknown stands
+    ("4*y + 7 = 31", "6"), ("2675 - 99 = 46*y", "56"), ("100 - 62*q = -3372", "56"), ("12 / x = 3", "4"),
+    ("x*x = 16", "4"),
+    ("8 - 4 = 4", "4"),  # an expression and the model's own arithmetic of it: the expression is evaluated
+    ("-5 - 9 * -7 = -68", "58"),
+    ("a = 12 * 3\nb = a - 5\nb", "31"),  # lines that define names, then the answer
+    ("4*y + 7 = 31\nSo y is 6.", "6"),
+    ('"has been so long absent".count("s")', "3"),
+    ('sum("education".count(v) for v in "aeiou")', "5"),
+    ('date(2022, 10, 28).strftime("%A")', "Friday"),
+    ("(date(2021, 3, 3) - date(2020, 12, 25)).days", "68"),
+    ("[d for d in range(1, 31) if date(2022, 9, d).weekday() == 1][2]", "20"),
+    ("timedelta(hours=19, minutes=29, seconds=19) - timedelta(hours=18, minutes=54, seconds=51)", "00:34:28"),
+    ("date(2021, 3, 3) + timedelta(days=10)", "2021-03-13"),
 ])
 def test_expressions_evaluate_to_answers(expr, value):
     assert run_program(expr) == value
@@ -32,6 +49,10 @@ def test_expressions_evaluate_to_answers(expr, value):
 @pytest.mark.parametrize("expr", [
     "", "Kradoupevstad", "Beyond Vibaidro (from 1985)", '__import__("os").system("true")', "open('/etc/passwd')",
     "2 ** 10000000", "1 > 2", "argmin({})", "(1).__class__",
+    "sum(range(10**12))",  # a range too long to walk
+    "x = x + 1", "0*x = 5",  # an equation with no solution
+    "x + y = 3", "b = a * 2",  # more unknowns than one equation solves
+    "date(2022, 2, 30)", "= 4",
 ])
 def test_what_is_not_a_safe_answer_is_a_program_error(expr):
     with pytest.raises(ProgramError):
@@ -100,6 +121,30 @@ def test_an_expression_that_does_not_evaluate_falls_back_to_a_plain_answer_bille
     assert call.input_tokens == sum(len(m["content"].split()) for m in small.prompts[-2]) + \
         sum(len(m["content"].split()) for m in small.prompts[-1])
 
+
+def test_a_programs_confidence_is_over_the_tokens_it_evaluated():
+    from subroute.execute import read_tokens
+    from subroute.models.base import Completion, TokenLogprob, Usage
+
+    probs = [(" 205", 0.9), (" *", 0.95), (" 838", 0.9), (" =", 0.5), (" 17", 0.1), (",000", 0.1), (",000", 0.2)]
+    c = Completion("m", "205 * 838 = 17,000,000", Usage(1, 7), tokens=[TokenLogprob(t, math.log(p)) for t, p in probs])
+    kept = read_tokens(c, "205 * 838")  # the model's guess at the product after "=" is not read
+    assert [t.token for t in kept] == [" 205", " *", " 838"]
+    assert read_tokens(c, "4 * 5") == c.tokens  # cannot be placed: every token counts
+
+
+def test_a_program_cut_off_at_the_token_limit_is_asked_plainly():
+    class Cut(ScriptedModel):  # writes a number that runs on until the token limit, as Qwen-1.5B did
+        def generate(self, messages, params):
+            if not _is_program_prompt(messages):
+                return super().generate(messages, params)
+            return replace(super().generate(messages, params), text="10.000000000000000000", finish_reason="length")
+
+    m = Cut("s", {}, default=("6.32", 0.8))
+    pool = make_pool({"s": ("small", 0.1, m)})
+    prompt = step_prompt("What is 4.180 + 7.365 / 3.440?", synthesis=True, retriever=None, budget=100)
+    c = prompt.ask(pool["s"])
+    assert c.text == "6.32" and "cut off at the token limit" in c.extra["program_error"]
 
 def test_programs_off_asks_plainly():
     pool, small = _pool("abs(2003 - 1979)")

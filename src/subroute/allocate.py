@@ -12,7 +12,8 @@ then the chosen model; or a cascade up the tiers); every call is returned and ch
   large). Departure from the paper: when the rule picks the probe's own tier we keep the
   probe's answer instead of asking again, so an easy step costs one small call.
 - `CascadeAllocator`: FrugalGPT/AutoMix style: answer with the cheapest model, accept when
-  its confidence clears the threshold, otherwise escalate to the next model.
+  its confidence clears the threshold, otherwise escalate to the next model; where none
+  clears it, the largest model's answer, or (`surest`) the most confident one paid for.
 
 The learned allocator (a policy trained on grouped-search labels) implements the same
 protocol; it lives with the other trained artifacts' runtime in `subroute.learned`.
@@ -117,11 +118,15 @@ class CascadeAllocator:
     escalate while the answer's confidence is below the threshold; `start` (a tier or
     model name) starts the climb at that tier instead."""
 
-    def __init__(self, threshold: float = 0.7, alpha: float = 0.1, start: str | None = None) -> None:
+    def __init__(self, threshold: float = 0.7, alpha: float = 0.1, start: str | None = None, *,
+                 surest: bool = False) -> None:
         self.threshold = threshold
         self.alpha = alpha
         self.start = start
-        self.name = f"cascade@{threshold:g}" + (f">{start}" if start else "")
+        # where no answer clears the threshold: the last (the largest model's, FrugalGPT's
+        # rule), or with `surest` the most confident of the answers paid for
+        self.surest = surest
+        self.name = f"cascade@{threshold:g}" + (f">{start}" if start else "") + ("/surest" if surest else "")
 
     def run(self, subtask: Subtask, solve: Solve, pool: Pool) -> Allocation:
         if not self.start:
@@ -136,14 +141,21 @@ class CascadeAllocator:
                                     f"(models: {', '.join(pool.names)}; tiers: {', '.join(pool.tiers)})")
             ladder = [m for m in cheapest_per_tier(pool) if m.tier_rank >= rank]
         calls: list[tuple[str, Completion]] = []
+        tried: list[tuple[float, int]] = []
         for k, m in enumerate(ladder):
             c = solve(m)
             conf = step_confidence(c, self.alpha)
-            last = k == len(ladder) - 1
-            calls.append(("step" if last else "probe", c))
-            if last or (conf is not None and conf >= self.threshold):
-                calls[-1] = ("step", c)
-                return Allocation(c, m, calls, conf)
-        raise AssertionError("unreachable: the ladder is never empty")
+            calls.append(("probe", c))
+            tried.append((-1.0 if conf is None else conf, k))
+            if k == len(ladder) - 1 or (conf is not None and conf >= self.threshold):
+                break
+        if self.surest and not (conf is not None and conf >= self.threshold):
+            best_conf, k = max(tried)  # a tie goes to the larger model
+        else:
+            k = len(calls) - 1
+        c = calls[k][1]
+        calls[k] = ("step", c)
+        note = f"kept {ladder[k].name}'s answer, the surest of {len(calls)}" if k != len(calls) - 1 else None
+        return Allocation(c, ladder[k], calls, step_confidence(c, self.alpha), note)
 
 

@@ -5,9 +5,10 @@ Each step's query is the subtask with earlier answers filled in; a retriever pic
 passages from the question's context within `step_budget` tokens. Synthesis steps (those
 combining two or more earlier answers: compare, compute) get no passages: everything they
 need is in the step text; those that compute over numbers in it are program steps (the
-model writes an expression, `subroute.program` evaluates it). A step whose accepted answer
-is empty is retried one tier up (a recorded fallback), so "a model that returns nothing"
-never silently becomes the answer.
+model writes an expression, `subroute.program` evaluates it; its confidence is over the
+tokens that were evaluated, `read_tokens`). A step whose accepted answer is empty is retried
+one tier up (a recorded fallback), so "a model that returns nothing" never silently becomes
+the answer.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from typing import Any, Callable, Sequence
 from subroute.allocate import Allocator
 from subroute.answers import echoes, is_short_answer
 from subroute.decompose import REF, Subtask, is_synthesis
-from subroute.models.base import Completion, Message, Usage
+from subroute.models.base import Completion, Message, TokenLogprob, Usage
 from subroute.pool import Pool, PoolModel, cheapest_per_tier
-from subroute.program import ProgramError, exact_step, is_program_step, orient, program_messages, run_program
+from subroute.program import ProgramError, evaluate_program, exact_step, is_program_step, orient, program_messages
 from subroute.prompts import answer_messages
 from subroute.retrieve import Retriever, approx_tokens
 from subroute.scoring import normalize, split_items
@@ -44,6 +45,29 @@ def _both(first: Completion, second: Completion, extra: dict[str, Any]) -> Compl
                                        first.usage.output_tokens + second.usage.output_tokens),
                    cost=first.cost + second.cost, latency_s=first.latency_s + second.latency_s,
                    cached=first.cached and second.cached, extra={**second.extra, **extra})
+
+
+def read_tokens(c: Completion, used: str) -> list[TokenLogprob] | None:
+    """The tokens of `c` up to the end of `used`, the part of its text a program evaluated:
+    a program's confidence is the model's confidence in what was run, not in the arithmetic
+    it wrote after it ("205 * 838 = 17,000,000": Qwen-0.5B is sure of the product it copied,
+    not of its guess at the value). All of them when `used` cannot be placed in the text."""
+    if not c.tokens or not used:
+        return c.tokens
+    last = used.splitlines()[-1]
+    start = c.text.find(used.splitlines()[0])
+    end = c.text.find(last, max(start, 0)) + len(last) if start >= 0 and last in c.text[start:] else -1
+    if end < 0 or end >= len(c.text):
+        return c.tokens
+    joined = "".join(t.token for t in c.tokens)
+    pos = len(joined) - len(joined.lstrip())  # the stripped text starts after the tokens' leading space
+    kept = []
+    for t in c.tokens:
+        if pos >= end:
+            break
+        kept.append(t)
+        pos += len(t.token)
+    return kept or c.tokens
 
 
 @dataclass
@@ -81,7 +105,11 @@ class StepPrompt:
                            max_tokens=max(max_tokens, PROGRAM_MAX_TOKENS))
         expr, turned = orient(self.query, c.text.strip())
         try:
-            return replace(c, text=run_program(expr), extra={**c.extra, "program": expr, "program_note": turned})
+            run = evaluate_program(expr)
+            if run.whole and c.finish_reason == "length":
+                raise ProgramError("the program was cut off at the token limit")
+            return replace(c, text=run.answer, tokens=read_tokens(c, run.used),
+                           extra={**c.extra, "program": expr, "program_note": turned})
         except ProgramError as e:
             plain = model.generate(self.messages, max_tokens=max_tokens)
             return _both(c, plain, {"program": c.text.strip(), "program_error": str(e)})

@@ -13,15 +13,21 @@ et al., 2022; PAL, Gao et al., 2023) sized for the pool's code models.
 A step is a program step when it is a synthesis step with at least two numbers in its
 text (earlier answers substituted): "Which took place later, the X (held in 1972) or the Y
 (held in 2001)?", "How many years are there between 1979 and 2003?". The expression is
-evaluated by ``simpleeval`` (no names, no attribute access, no imports; a whitelist of
-functions), never by ``eval``. An expression that does not evaluate to an answer is a
-`ProgramError`; the caller then asks the same model plainly (see `execute.StepPrompt`).
+evaluated by ``simpleeval`` (no imports, no private attributes; a whitelist of functions:
+arithmetic, argmax/argmin, a bounded ``range``, ``date``, ``timedelta``; string methods),
+never by ``eval``. A program may also be an equation in one unknown, which is solved
+(`solve`), or lines that define names and end with the answer (`evaluate_program`). One
+that does not evaluate to an answer is a `ProgramError`; the caller then asks the same
+model plainly (see `execute.StepPrompt`).
 """
 
 from __future__ import annotations
 
+import ast
+import datetime
 import re
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 from subroute.errors import SubrouteError
@@ -146,21 +152,24 @@ def exact_step(subtask: str, answers: list[str]) -> tuple[str, str, str] | None:
 
 
 def is_program_step(query: str, *, synthesis: bool) -> bool:
-    """A synthesis step that computes over two or more numbers in its text."""
-    return synthesis and len(numbers_in(query)) >= 2
+    """A synthesis step that computes over two or more numbers in its text, or over the
+    letters or words of a text it quotes (`quotes_text`)."""
+    return synthesis and (len(numbers_in(query)) >= 2 or quotes_text(query))
 
 
 # The whole question as one program (the gate's whole-question route, `gate.program_text`):
 # word problems and equations, not DecompBench's comparison steps. On the 51 number questions
 # of the route policy's training data (reasoning-gym seed 1, 12 tasks), asked as programs by
 # the default router: 31 right at $0.00171 with these shots, 25 at $0.00185 with the step
-# shots above (`python benchmarks/bench_programs.py`).
+# shots above (`python benchmarks/bench_programs.py`). An equation is copied, not solved by
+# the model: `run_program` solves it (Qwen-0.5B rearranged "12*z - 98 = 490" into
+# "(490 - 98) / 12").
 WHOLE_PROGRAM_SHOTS: list[Message] = [
     {"role": "user", "content": "Question: A crate holds 12 jars. Ines fills 3 crates and drops 5 jars. "
                                 "How many jars are left?"},
     {"role": "assistant", "content": "12 * 3 - 5"},
     {"role": "user", "content": "Question: Solve for y: 4*y + 7 = 31"},
-    {"role": "assistant", "content": "(31 - 7) / 4"},
+    {"role": "assistant", "content": "4*y + 7 = 31"},
 ]
 
 
@@ -172,12 +181,36 @@ WHOLE_PICK_SHOTS: list[Message] = [
                                 "the Oak Bridge 140 metres. Which bridge is the shortest?"},
     {"role": "assistant", "content": 'argmin({"Ash Bridge": 120, "Elm Bridge": 95, "Oak Bridge": 140})'},
 ]
+# A question about a text it quotes ("How many times does the letter "s" appear in "..."?"):
+# a model miscounts letters it reads as tokens, a string method counts them.
+WHOLE_TEXT_SHOTS: list[Message] = [
+    {"role": "user", "content": 'Question: How many times does "o" appear in the words "good food"?'},
+    {"role": "assistant", "content": '"good food".count("o")'},
+]
+# A question about calendar dates: the weekday of a date, the days between two.
+WHOLE_DATE_SHOTS: list[Message] = [
+    {"role": "user", "content": "Question: What day of the week was March 3, 2021?"},
+    {"role": "assistant", "content": 'date(2021, 3, 3).strftime("%A")'},
+    {"role": "user", "content": "Question: How many days are there from December 25, 2020 to March 3, 2021?"},
+    {"role": "assistant", "content": "(date(2021, 3, 3) - date(2020, 12, 25)).days"},
+]
+# A question about clock times: a duration is one timedelta less another.
+WHOLE_TIME_SHOTS: list[Message] = [
+    {"role": "user", "content": "Question: A train left at 08:15 and arrived at 16:40. How long was the trip?"},
+    {"role": "assistant", "content": "timedelta(hours=16, minutes=40) - timedelta(hours=8, minutes=15)"},
+]
+_CLOCK = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
 _PICK_WORDS = _MAX_WORDS | _MIN_WORDS | frozenset(
     "younger youngest older oldest elder eldest newer newest taller tallest heavier heaviest lighter lightest "
     "cheaper cheapest faster fastest slower slowest farther farthest further furthest closer closest nearer "
     "nearest deeper deepest wider widest richer richest".split())
 _PICK_START = re.compile(r"^\s*(?:(?:which|who|whom)(?:\s+of)?|name|of)\b", re.I)
 _PICK_WORD = re.compile(r"\b(?:" + "|".join(sorted(_PICK_WORDS, key=len, reverse=True)) + r")\b", re.I)
+_QUOTED = re.compile(r'"[^"]+"|“[^”]+”|(?<!\w)\'[^\']+\'(?!\w)')
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS}),?"
+                   rf"\s+\d{{4}}|(?:{_MONTHS})\s+\d{{4}}|\d{{1,2}}/\d{{1,2}}/\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})\b", re.I)
+_ASKS_DAY = re.compile(r"\bday of the week\b|\bweekday\b|\bwhat day\b", re.I)
 
 
 def asks_pick(question: str) -> bool:
@@ -192,10 +225,39 @@ def asks_pick(question: str) -> bool:
     return not re.search(r"\b(?:of|whose)\b", before, re.I) and not re.match(r"\s+of\b", after, re.I)
 
 
+_TEXT_UNITS = re.compile(r"\b(?:letter|character|word|vowel|consonant|digit|syllable|space)s?\b", re.I)
+
+
+def quotes_text(question: str) -> bool:
+    """A question about the letters or words of a text it quotes ("How many times does the
+    letter "s" appear in "has been so long"?"); not one that quotes a title."""
+    return bool(_QUOTED.search(question) and _TEXT_UNITS.search(question))
+
+
+def names_date(text: str) -> bool:
+    """Text that names a calendar date ("October 28, 2022", "3 March 2021", "05/04/2022")."""
+    return bool(_DATE.search(text))
+
+
+def asks_day(question: str) -> bool:
+    """A question that asks for a day of the week ("What day of the week was ...?")."""
+    return bool(_ASKS_DAY.search(question))
+
+
 def whole_program_shots(query: str) -> list[Message]:
-    """The example turns for a whole question asked as a program: a pick, or a word problem."""
-    last = sentences(query)[-1:] or [query]
-    return WHOLE_PICK_SHOTS if asks_pick(last[0]) else WHOLE_PROGRAM_SHOTS
+    """The example turns for a whole question asked as a program: a pick, a question about
+    calendar dates or clock times, one about a text it quotes, or a word problem (and
+    equations)."""
+    last = (sentences(query)[-1:] or [query])[0]
+    if asks_pick(last):
+        return WHOLE_PICK_SHOTS
+    if names_date(query):
+        return WHOLE_DATE_SHOTS
+    if _CLOCK.search(query):
+        return WHOLE_TIME_SHOTS
+    if quotes_text(last):
+        return WHOLE_TEXT_SHOTS
+    return WHOLE_PROGRAM_SHOTS
 
 
 def program_messages(query: str, shots: list[Message] | None = None) -> list[Message]:
@@ -221,9 +283,21 @@ def _extreme(pick):
     return f
 
 
+MAX_RANGE = 100_000  # a range a program may walk (the days of a few centuries); sum(range(10**12)) would hang
+
+
+def _range(*args: int) -> range:
+    r = range(*args)
+    if len(r) > MAX_RANGE:
+        raise ProgramError(f"range of {len(r)} numbers (at most {MAX_RANGE})")
+    return r
+
+
 FUNCTIONS = {
     "abs": abs, "round": round, "len": len, "sum": sum, "sorted": sorted, "int": int, "float": float,
-    "max": _extreme(max), "min": _extreme(min), "argmax": _arg(max), "argmin": _arg(min),
+    "max": _extreme(max), "min": _extreme(min), "argmax": _arg(max), "argmin": _arg(min), "range": _range,
+    # calendar arithmetic as code models write it: date(2022, 10, 28).strftime("%A"), (d2 - d1).days
+    "date": datetime.date, "timedelta": datetime.timedelta,
 }
 
 
@@ -241,27 +315,158 @@ def format_value(v: Any) -> str:
         if not v.strip():
             raise ProgramError("the expression gave an empty string")
         return v.strip()
+    if isinstance(v, datetime.date):
+        return v.isoformat()
+    if isinstance(v, datetime.timedelta):  # whole days as a number of days, else hours:minutes:seconds
+        if v.total_seconds() % 86400 == 0:
+            return str(v.days)
+        sign, s = ("-", -int(v.total_seconds())) if v.total_seconds() < 0 else ("", int(v.total_seconds()))
+        return f"{sign}{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
     if isinstance(v, (list, tuple, set)):
         return ", ".join(format_value(x) for x in (sorted(v, key=str) if isinstance(v, set) else v))
     raise ProgramError(f"the expression gave a {type(v).__name__}, not an answer")
 
 
-def run_program(text: str) -> str:
-    """Evaluate a model's expression safely and return the answer as text."""
+def _top_level_sides(line: str) -> list[str]:
+    """`line` cut at each "=" outside brackets and strings (not a keyword argument's)."""
+    cuts, depth, quote = [], 0, ""
+    for m in re.finditer(r"""[()\[\]{}"']|(?<![=!<>])=(?!=)""", line):
+        ch = m.group(0)
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0:
+            cuts.append(m.start())
+    bounds = [-1, *cuts, len(line)]
+    return [line[a + 1:b].strip() for a, b in zip(bounds, bounds[1:])]
+
+
+def _evaluate(expr: str, names: dict[str, Any]) -> Any:
     from simpleeval import EvalWithCompoundTypes
 
-    expr = _FENCE.sub("", text.strip()).strip().strip("`").strip()
-    if not expr:
-        raise ProgramError("the model wrote no expression")
-    if "\n" in expr:  # one expression; a model that goes on explaining wrote it first
-        expr = expr.splitlines()[0].strip()
-    ev = EvalWithCompoundTypes(functions=FUNCTIONS, names={})
+    ev = EvalWithCompoundTypes(functions=FUNCTIONS, names=names)
     try:
-        with warnings.catch_warnings():  # "x = 3 * 4": simpleeval warns and evaluates the right side
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            value = ev.eval(expr)
-        return format_value(value)
+            return ev.eval(expr)
     except ProgramError:
         raise
-    except Exception as e:  # simpleeval's own errors, SyntaxError, arithmetic errors
+    except Exception as e:  # simpleeval's own errors, arithmetic errors, a date that does not exist
         raise ProgramError(f"cannot evaluate {expr[:60]!r}: {type(e).__name__}") from None
+
+
+def _free_names(tree: ast.AST) -> set[str]:
+    """Names an expression reads that neither a function nor its own comprehensions define."""
+    bound = {n.id for c in ast.walk(tree) if isinstance(c, ast.comprehension)
+             for n in ast.walk(c.target) if isinstance(n, ast.Name)}
+    called = {c.func.id for c in ast.walk(tree) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - bound - (called & FUNCTIONS.keys())
+
+
+def _number(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ProgramError("an equation's sides must be numbers")
+    return float(v)
+
+
+def solve(left: str, right: str, x: str, names: dict[str, Any] | None = None) -> float:
+    """The value of `x` that makes `left` equal `right` (secant steps: exact in one for a
+    linear equation, which is what word problems and "Solve for y" give); a `ProgramError`
+    when there is none near, or the equation does not hold at the value found."""
+    env = dict(names or {})
+
+    def sides(v: float) -> tuple[float, float]:
+        env[x] = v
+        return _number(_evaluate(left, env)), _number(_evaluate(right, env))
+
+    def f(v: float) -> float:
+        a, b = sides(v)
+        return a - b
+
+    a, b = 1.0, 2.0
+    fa, fb = f(a), f(b)
+    for _ in range(60):
+        if fb == 0 or fa == fb:
+            break
+        a, b, fa = b, b - fb * (b - a) / (fb - fa), fb
+        fb = f(b)
+    if b != b or abs(b) == float("inf"):
+        raise ProgramError(f"no value of {x} solves {left} = {right}")
+    if abs(b - round(b)) < 1e-9:
+        b = float(round(b))
+    lhs, rhs = sides(b)
+    if abs(lhs - rhs) > 1e-9 * max(1.0, abs(lhs), abs(rhs)):
+        raise ProgramError(f"no value of {x} solves {left} = {right}")
+    return b
+
+
+def _line(line: str, names: dict[str, Any]) -> tuple[Any, bool, str]:
+    """One line of a program: (its value, whether it defined a name, the part of it that was
+    evaluated). A line is an expression; "NAME = expression" (the name is defined); an
+    equation in one unknown ("2675 - 99 = 46*y": solved for it); or an expression followed by
+    its value as the model worked it out ("8 - 4 = 4": the expression is evaluated, the
+    model's arithmetic is not read). Raises SyntaxError for a line that is not Python (prose
+    after the program)."""
+    parts = _top_level_sides(line)
+    if len(parts) == 1:
+        ast.parse(line, mode="eval")
+        return _evaluate(line, names), False, line
+    if not all(parts):
+        raise ProgramError(f"cannot evaluate {line[:60]!r}: an '=' with nothing on one side")
+    free = set().union(*(_free_names(ast.parse(p, mode="eval")) for p in parts)) - names.keys()
+    if not free:
+        return _evaluate(parts[0], names), False, parts[0]
+    if len(free) > 1 or len(parts) > 2:
+        raise ProgramError(f"cannot evaluate {line[:60]!r}: {', '.join(sorted(free))} not defined")
+    (x,) = free
+    left, right = parts
+    if left == x and x not in _free_names(ast.parse(right, mode="eval")):
+        names[x] = _evaluate(right, names)
+    else:
+        names[x] = solve(left, right, x, names)
+    return names[x], True, line
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    """A program's answer, the part of the model's text that was evaluated (`used`), and
+    whether that was all of it (`whole`: nothing after it went unread)."""
+
+    answer: str
+    used: str
+    whole: bool
+
+
+def evaluate_program(text: str) -> ProgramRun:
+    """Evaluate a model's program safely: one expression, an equation in one unknown (solved),
+    or lines that define names and end with the answer's (see `_line`); what follows the
+    program (prose, the model's own arithmetic after an "=") is not read."""
+    expr = _FENCE.sub("", text.strip()).strip().strip("`").strip()
+    lines = [ln.strip() for ln in expr.splitlines() if ln.strip()]
+    if not lines:
+        raise ProgramError("the model wrote no expression")
+    names: dict[str, Any] = {}
+    value: Any = None
+    used: list[str] = []
+    for i, line in enumerate(lines):
+        try:
+            value, defined, part = _line(line, names)
+        except SyntaxError:
+            if i == 0:
+                raise ProgramError(f"cannot evaluate {line[:60]!r}: SyntaxError") from None
+            break  # a model that goes on explaining wrote its program first
+        used.append(part)
+        if not defined:  # an expression is the program's answer; what follows is not read
+            break
+    whole = len(used) == len(lines) and used[-1] == lines[-1]
+    return ProgramRun(format_value(value), "\n".join(used), whole)
+
+
+def run_program(text: str) -> str:
+    """A model's program evaluated safely, its answer as text (`evaluate_program`)."""
+    return evaluate_program(text).answer
