@@ -141,21 +141,20 @@ class CascadeAllocator:
                                     f"(models: {', '.join(pool.names)}; tiers: {', '.join(pool.tiers)})")
             ladder = [m for m in cheapest_per_tier(pool) if m.tier_rank >= rank]
         calls: list[tuple[str, Completion]] = []
-        tried: list[tuple[float, int]] = []
-        for k, m in enumerate(ladder):
+        confs: list[float | None] = []
+        for m in ladder:
             c = solve(m)
-            conf = step_confidence(c, self.alpha)
             calls.append(("probe", c))
-            tried.append((-1.0 if conf is None else conf, k))
-            if k == len(ladder) - 1 or (conf is not None and conf >= self.threshold):
+            confs.append(step_confidence(c, self.alpha))
+            if confs[-1] is not None and confs[-1] >= self.threshold:
                 break
-        if self.surest and not (conf is not None and conf >= self.threshold):
-            best_conf, k = max(tried)  # a tie goes to the larger model
-        else:
-            k = len(calls) - 1
+        k = len(calls) - 1  # the answer that cleared the threshold, else the largest model's
+        cleared = confs[k] is not None and confs[k] >= self.threshold
+        if self.surest and not cleared:  # the most confident answer paid for; a tie goes to the larger model
+            k = max(range(len(confs)), key=lambda i: (-1.0 if confs[i] is None else confs[i], i))
         c = calls[k][1]
         calls[k] = ("step", c)
         note = f"kept {ladder[k].name}'s answer, the surest of {len(calls)}" if k != len(calls) - 1 else None
-        return Allocation(c, ladder[k], calls, step_confidence(c, self.alpha), note)
+        return Allocation(c, ladder[k], calls, confs[k], note)
 
 

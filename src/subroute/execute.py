@@ -54,11 +54,12 @@ def read_tokens(c: Completion, used: str) -> list[TokenLogprob] | None:
     not of its guess at the value). All of them when `used` cannot be placed in the text."""
     if not c.tokens or not used:
         return c.tokens
-    last = used.splitlines()[-1]
-    start = c.text.find(used.splitlines()[0])
-    end = c.text.find(last, max(start, 0)) + len(last) if start >= 0 and last in c.text[start:] else -1
-    if end < 0 or end >= len(c.text):
+    lines = used.splitlines()
+    start = c.text.find(lines[0])
+    end = c.text.find(lines[-1], start) if start >= 0 else -1
+    if end < 0 or end + len(lines[-1]) >= len(c.text):  # not placed, or nothing after it went unread
         return c.tokens
+    end += len(lines[-1])
     joined = "".join(t.token for t in c.tokens)
     pos = len(joined) - len(joined.lstrip())  # the stripped text starts after the tokens' leading space
     kept = []

@@ -211,8 +211,9 @@ def grounded(answer: str, passages: list[str]) -> bool:
 
 # a question that asks for a number: how many/much, a value, sum or product, an expression to
 # evaluate ("What is 3 + 4?", "... 12 * 7 = ?"), an equation to solve for a variable
-_ASKS_NUMBER = re.compile(r"\bhow (?:many|much|old|long|far)\b|\bduration\b|\bwhat is the (?:value|sum|total|difference|product)\b|"
-                          r"\b(?:calculate|compute|evaluate|work out)\b|\b(?:find|determine|give|what is) the value\b|"
+_ASKS_NUMBER = re.compile(r"\bhow (?:many|much|old|long|far)\b|\bduration\b|"
+                          r"\bwhat is the (?:value|sum|total|difference|product)\b|"
+                          r"\b(?:calculate|compute|evaluate|work out)\b|\b(?:find|determine|give) the value\b|"
                           r"\bin (?:what|which) year\b|"
                           r"\bsolve for [a-z]\b|\bwhat is \(?-?\d[\d.,]*\s*[-+*/×÷^]|"
                           r"\d\s*[-+*/×÷^)]\s*\(?-?\d[^=?]*=\s*\??\s*$|\b(?:sum|product|multiplication|division) of\b|"

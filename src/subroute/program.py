@@ -318,9 +318,10 @@ def format_value(v: Any) -> str:
     if isinstance(v, datetime.date):
         return v.isoformat()
     if isinstance(v, datetime.timedelta):  # whole days as a number of days, else hours:minutes:seconds
-        if v.total_seconds() % 86400 == 0:
+        secs = v.total_seconds()
+        if secs % 86400 == 0:
             return str(v.days)
-        sign, s = ("-", -int(v.total_seconds())) if v.total_seconds() < 0 else ("", int(v.total_seconds()))
+        sign, s = ("-", int(-secs)) if secs < 0 else ("", int(secs))
         return f"{sign}{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
     if isinstance(v, (list, tuple, set)):
         return ", ".join(format_value(x) for x in (sorted(v, key=str) if isinstance(v, set) else v))
@@ -418,14 +419,15 @@ def _line(line: str, names: dict[str, Any]) -> tuple[Any, bool, str]:
         return _evaluate(line, names), False, line
     if not all(parts):
         raise ProgramError(f"cannot evaluate {line[:60]!r}: an '=' with nothing on one side")
-    free = set().union(*(_free_names(ast.parse(p, mode="eval")) for p in parts)) - names.keys()
+    reads = [_free_names(ast.parse(p, mode="eval")) - names.keys() for p in parts]
+    free = set().union(*reads)
     if not free:
         return _evaluate(parts[0], names), False, parts[0]
     if len(free) > 1 or len(parts) > 2:
         raise ProgramError(f"cannot evaluate {line[:60]!r}: {', '.join(sorted(free))} not defined")
     (x,) = free
     left, right = parts
-    if left == x and x not in _free_names(ast.parse(right, mode="eval")):
+    if left == x and x not in reads[1]:
         names[x] = _evaluate(right, names)
     else:
         names[x] = solve(left, right, x, names)
