@@ -126,6 +126,19 @@ def test_program_text_wants_a_number_question_with_numbers():
     assert program_text("Where was she born?", "Mirela was born in 1931 in Tarnholm, 12 km away.", max_tokens=100) is None
     assert program_text("How many legs?", None, max_tokens=100) is None  # no numbers to compute with
     assert program_text("How old was she in 1958?", "born in 1931 " * 80, max_tokens=100) is None  # too long to write out
+    assert program_text("What year was he born?", "Garrick turned 29 in 1974.", max_tokens=100) == \
+        "Garrick turned 29 in 1974. What year was he born?"
+    # numbers written as words count: 14 and "two"; "one" alone does not (it is a pronoun as often)
+    ferry = "A ticket costs 14 crowns. She bought one for herself and one for each of her two sons."
+    assert program_text("How many crowns did she pay?", ferry, max_tokens=100) is not None
+    assert program_text("How many crowns did she pay?", "A ticket costs 14 crowns. She bought one.", max_tokens=100) is None
+
+
+def test_count_numbers_reads_digits_and_number_words():
+    from subroute.program import count_numbers
+
+    assert count_numbers("the one who has two sons, twice the land and 3,400 sheep") == 3
+    assert count_numbers("Nobody is here.") == 0
 
 
 def test_a_question_that_picks_by_a_comparison_is_a_program_over_what_it_states():

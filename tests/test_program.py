@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from subroute.allocate import ConfidenceAllocator, FixedAllocator
+from subroute.allocate import CascadeAllocator, ConfidenceAllocator, FixedAllocator
 from subroute.decompose import PromptedDecomposer, Subtask
 from subroute.execute import Executor, step_prompt
 from subroute.program import ProgramError, asked_extreme, is_program_step, orient, run_program
@@ -41,6 +41,13 @@ from tests.fakes import ScriptedModel, make_pool
     ("[d for d in range(1, 31) if date(2022, 9, d).weekday() == 1][2]", "20"),
     ("timedelta(hours=19, minutes=29, seconds=19) - timedelta(hours=18, minutes=54, seconds=51)", "00:34:28"),
     ("date(2021, 3, 3) + timedelta(days=10)", "2021-03-13"),
+    # a number copied with its thousands separators is read whole, not as a tuple
+    ("42,100 * 3", "126300"), ("x = 31,400\nx * 6", "188400"), ("max(1,200)", "200"),
+    # integers copied with their leading zeros ("08" is not Python 3); strings keep theirs
+    ("timedelta(hours=21, minutes=56, seconds=11) - timedelta(hours=18, minutes=34, seconds=08)", "03:22:03"),
+    ("(date(2994, 03, 06) - date(2994, 02, 15)).days", "19"), ('"08:05".count("0")', "2"), ("0.5 + 1.05", "1.55"),
+    # the model's value after "=" written in a form Python does not read: the expression is evaluated
+    ("timedelta(minutes=5) - timedelta(minutes=2) = 00:03:00", "00:03:00"),
 ])
 def test_expressions_evaluate_to_answers(expr, value):
     assert run_program(expr) == value
@@ -65,6 +72,7 @@ def test_only_synthesis_steps_over_two_numbers_are_programs():
     assert not is_program_step("How many years are there between 1979 and 2003?", synthesis=False)
     assert not is_program_step("Which person appears in both A, B and C and B, D?", synthesis=True)
     assert not is_program_step("In what year was Tarn 2 founded?", synthesis=True)
+    assert is_program_step("Every resident of Jowu (68,700 people) buys three tickets. How many are sold?", synthesis=True)
     assert not step_prompt("How many years between 1979 and 2003?", synthesis=True, retriever=None, budget=100,
                            programs=False).program
 
@@ -228,3 +236,38 @@ def test_intersect_step_matches_the_generators_wording_only():
     assert intersect_step("Which city appears in both #1 and #3?", lists) is None  # nothing shared
     assert intersect_step("Which city appears in both #1 and #4?", lists) is None  # no such answer
     assert intersect_step("Which city is larger, #1 or #2?", lists) is None
+
+
+@pytest.mark.parametrize("text, expr", [
+    ("Calculate ( 56 + -33 ) - 84.", "( 56 + -33 ) - 84"), ("Calculate -( 20 + 67 + -59 ).", "-( 20 + 67 + -59 )"),
+    ("State the final answer to the following arithmetic problem: 205 - 838 + 505 =", "205 - 838 + 505"),
+    ("Solve the following multiplication: 205 * 838. Give only the result.", "205 * 838"),
+    ("Round to 12 significant digits.\n((1.691/2.540)+0.325) = ?", "((1.691/2.540)+0.325)"),
+    ("What is 18 × 43?", "18 * 43"), ("What is 2^10?", "2**10"),
+    # not a request to compute: a date, a range, an equation with its value, a statement before the question,
+    # two expressions, an expression inside a sentence
+    ("How many days from 2022-10-28 to 2022-11-05?", None), ("Use 2-4 hops.", None), ("Is 3 + 4 = 7?", None),
+    ("The fee is 5 * 100. How many dollars are left after 20?", None), ("What is 3 + 4 and what is 5 * 6?", None),
+    ("Solve for y: 4*y + 7 = 31", None), ("A crate holds 12 jars. Ines fills 3 crates. How many jars?", None),
+])
+def test_stated_arithmetic_finds_the_expression_a_question_asks_to_compute(text, expr):
+    from subroute.program import stated_arithmetic
+
+    assert stated_arithmetic(text) == expr
+
+
+def test_a_step_that_writes_out_its_arithmetic_is_computed_with_no_call():
+    from subroute.program import COMPUTED, exact_step
+
+    assert exact_step("What is 2 * #1?", ["31"]) == (COMPUTED, "62", "evaluated 2 * 31 as written; no call")
+    assert exact_step("What is 10 / 0?", []) is None  # it does not evaluate: a model is asked
+    assert exact_step("What is the population of #1?", ["Tarn"]) is None
+    assert exact_step("What is 3 * #2?", ["x", "42,100"])[1] == "126300"  # an answer's thousands separators
+    pool = make_pool({"s": ("small", 0.1, ScriptedModel("s", {}, default=("138000", 0.9)))})
+    ask = "Calculate 415 * 336 - 590."
+    rec = Executor(pool, CascadeAllocator(0.5)).run_step(Subtask(1, ask, type="synthesis"), [], None)
+    assert rec.answer == "138850" and rec.model == COMPUTED and rec.calls == [] and rec.note.endswith("no call")
+    # only program steps are computed: a plain step (the cascade baseline's whole question), or programs off, asks
+    assert Executor(pool, CascadeAllocator(0.5)).run_step(Subtask(1, ask), [], None).answer == "138000"
+    assert Executor(pool, CascadeAllocator(0.5), programs=False).run_step(
+        Subtask(1, ask, type="synthesis"), [], None).answer == "138000"

@@ -173,8 +173,9 @@ class Executor:
         asked (decomposers repeat a lookup, e.g. after a comparison) reuses that answer: no
         call, and the record says so."""
         query = substitute(step.text, answers)
-        exact = exact_step(step.text, answers)
-        if exact is not None:  # "How many entries are in #2?", "Which city appears in both #1 and #3?": no call
+        synthesis = is_synthesis(step.type, step.depends_on)
+        exact = exact_step(step.text, answers, compute=self.programs and synthesis)
+        if exact is not None:  # "How many entries are in #2?", "What is 3 * #2?": no call
             kind, answer, note = exact
             return StepRecord(step.index, step.text, query, step.depends_on, step.type, kind, "", answer, None,
                               0, 0, [], note, step.gold_answer)
@@ -184,7 +185,7 @@ class Executor:
             return StepRecord(step.index, step.text, query, step.depends_on, step.type, same.model, same.tier,
                               same.answer, same.confidence, 0, 0, [], f"same question as step {same.index}; "
                               "its answer reused", step.gold_answer)
-        prompt = step_prompt(query, synthesis=is_synthesis(step.type, step.depends_on), retriever=retriever,
+        prompt = step_prompt(query, synthesis=synthesis, retriever=retriever,
                              budget=self.step_budget, programs=self.programs, program_shots=self.program_shots)
         passages = prompt.passages
 

@@ -31,9 +31,11 @@ after a step (what was spent stays on the bill, and the trace says so)
   their passage: an answer from nowhere is a guess).
 
 A question routed whole that asks for a number and gives two or more numbers (in it or in
-its short context) is asked as one program (`program_text`): the model writes a Python
-expression over the numbers, which is evaluated safely, as program steps are; an expression
-that does not evaluate falls back to a plain answer, billed for both.
+its short context, in digits or in words) is asked as one program (`program_text`): the
+model writes a Python expression over the numbers, which is evaluated safely, as program
+steps are; an expression that does not evaluate falls back to a plain answer, billed for
+both. Where the question writes out the arithmetic it asks for ("Calculate 415 * 336 -
+590."), that is evaluated as written and no model is asked (`program.stated_arithmetic`).
 
 A learned route policy (`learned.RoutePolicy`, trained by `subroute train routes` on labels
 of which route answered right most cheaply) adds two decisions over `route_features`, which
@@ -55,7 +57,7 @@ from typing import TYPE_CHECKING
 
 from subroute.allocate import Allocator, CascadeAllocator
 from subroute.decompose import REF, Decomposition, is_synthesis
-from subroute.program import asks_day, asks_pick, numbers_in, quotes_text
+from subroute.program import asks_day, asks_pick, count_numbers, numbers_in, quotes_text
 from subroute.retrieve import approx_tokens
 from subroute.scoring import normalize
 from subroute.trace import StepRecord
@@ -214,7 +216,7 @@ def grounded(answer: str, passages: list[str]) -> bool:
 _ASKS_NUMBER = re.compile(r"\bhow (?:many|much|old|long|far)\b|\bduration\b|"
                           r"\bwhat is the (?:value|sum|total|difference|product)\b|"
                           r"\b(?:calculate|compute|evaluate|work out)\b|\b(?:find|determine|give) the value\b|"
-                          r"\bin (?:what|which) year\b|"
+                          r"\b(?:what|which) year\b|"
                           r"\bsolve for [a-z]\b|\bwhat is \(?-?\d[\d.,]*\s*[-+*/×÷^]|"
                           r"\d\s*[-+*/×÷^)]\s*\(?-?\d[^=?]*=\s*\??\s*$|\b(?:sum|product|multiplication|division) of\b|"
                           r"\bsolve the following (?:multiplication|division|addition|subtraction|arithmetic)\b",
@@ -224,7 +226,8 @@ _ASKS_NUMBER = re.compile(r"\bhow (?:many|much|old|long|far)\b|\bduration\b|"
 def program_text(question: str, context: str | None, *, max_tokens: int) -> str | None:
     """The whole question as one program step's text (its context before it), when it asks
     for a number, or picks one of the things it states by a comparison (`asks_pick`), and
-    states two numbers or more, and the context is short enough to write out in the step
+    states two numbers or more (`count_numbers`: digits or number words), or quotes a text it
+    asks about, and the context is short enough to write out in the step
     (`max_tokens`); else None."""
     text = f"{context.strip()} {question.strip()}" if context and context.strip() else question.strip()
     # "Solve the following multiplication: 205 * 838. Give only the result.": where the last
@@ -232,7 +235,7 @@ def program_text(question: str, context: str | None, *, max_tokens: int) -> str 
     asks = _ASKS_NUMBER.search(question) or (not question.rstrip().endswith("?") and _ASKS_NUMBER.search(text))
     if not (asks or asks_pick(question) or asks_day(question)):
         return None
-    if (len(numbers_in(text)) < 2 and not quotes_text(question)) or approx_tokens(text) > max_tokens:
+    if (count_numbers(text) < 2 and not quotes_text(question)) or approx_tokens(text) > max_tokens:
         return None
     return " ".join(text.split())
 

@@ -30,6 +30,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from subroute.decompose import REF
 from subroute.errors import SubrouteError
 from subroute.inline import sentences
 from subroute.models.base import Message
@@ -90,6 +91,17 @@ def numbers_in(text: str) -> list[float]:
     return [float(m.replace(",", "")) for m in _NUMBER.findall(text)]
 
 
+# Numbers a word problem writes as words ("one for each of her two sons", "twice as old").
+# Not "one": it is a pronoun as often as a number ("the one who", "one of them").
+_NUMBER_WORDS = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+                           r"fifty|hundred|dozens?|twice|thrice|double|triple|half)\b", re.I)
+
+
+def count_numbers(text: str) -> int:
+    """How many numbers `text` states, in digits or in words (`_NUMBER_WORDS`)."""
+    return len(numbers_in(text)) + len(_NUMBER_WORDS.findall(text))
+
+
 # "How many entries are in #2?": the generator's (and so the trained decomposer's) counting step
 _COUNT_STEP = re.compile(r"^\s*how many (?:entries|items|elements)(?: are| is)?(?: there)? in #(\d+)\s*\??\s*$",
                          re.IGNORECASE)
@@ -131,15 +143,65 @@ def intersect_step(subtask: str, answers: list[str]) -> tuple[int, int, list[str
     return (k1, k2, common) if common else None
 
 
+# A number written with thousands separators ("42,100"), which Python reads as a tuple
+_GROUPED = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?![\w.])")
+
+
+# An arithmetic expression written out: numbers joined by operators, with brackets
+_NUM = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+_EXPRESSION = re.compile(rf"(?:-?\(\s*)*{_NUM}(?:(?:\s*\))*\s*[-+*/×÷^]\s*(?:-?\(\s*)*{_NUM})+(?:\s*\))*")
+# what may stand before it (the request: "Calculate", "What is", "...problem:", a new line) and after it
+_BEFORE = re.compile(r"(?:^|[:.\n]|\b(?:is|calculate|compute|evaluate|solve|simplify|of))\s*$", re.I)
+_AFTER = re.compile(r"^(?:\s*=\s*\??)?\s*(?:[?.!]|$)")
+
+
+def stated_arithmetic(text: str) -> str | None:
+    """The arithmetic expression a question asks to compute, when it writes it out as the
+    request ("Calculate ( 56 + -33 ) - 84.", "What is 18 * 43?", "problem: 57 + 87 + 70 =",
+    "4.180+(7.365/3.440) = ?"); None otherwise, and when there are two such expressions. Not
+    a date ("2022-10-28"), a range ("2-4 hops") or an equation with its value ("3 + 4 = 7")."""
+    found, candidates = [], 0
+    for m in _EXPRESSION.finditer(text):
+        expr = m.group(0).strip()
+        while expr.count("(") > expr.count(")") and expr.startswith("("):
+            expr = expr[1:].strip()
+        while expr.count(")") > expr.count("(") and expr.endswith(")"):
+            expr = expr[:-1].strip()
+        if expr.count("(") != expr.count(")"):
+            continue
+        # a bare "-" between digits is a date or a range; any other operator, spaces or brackets make it arithmetic
+        if not re.search(r"[+*/×÷^()]|\s-|-\s", expr):
+            continue
+        candidates += 1
+        after = _AFTER.match(text[m.end():])
+        # the request itself, not a statement before the question ("The fee is 5 * 100. How many ...?")
+        if _BEFORE.search(text[:m.start()]) and after and "?" not in text[m.end() + after.end():]:
+            found.append(expr)
+    if len(found) != 1 or candidates != 1:
+        return None
+    return _GROUPED.sub(lambda m: m.group(0).replace(",", ""), found[0]).replace("×", "*").replace("÷", "/") \
+        .replace("^", "**")
+
+
 COUNTED = "count"  # a step's "model" when it was counted, not asked
 INTERSECTED = "intersect"  # ... when its lists were intersected
-EXACT = frozenset({COUNTED, INTERSECTED})
+COMPUTED = "compute"  # ... when it wrote out the arithmetic it asks for, evaluated
+EXACT = frozenset({COUNTED, INTERSECTED, COMPUTED})
 
 
-def exact_step(subtask: str, answers: list[str]) -> tuple[str, str, str] | None:
+def exact_step(subtask: str, answers: list[str], *, compute: bool = True) -> tuple[str, str, str] | None:
     """(kind, answer, note) for a step computed exactly from earlier answers, with no model
-    call: a count of a list (`count_step`) or the items two lists share (`intersect_step`);
-    None for a step a model must answer."""
+    call: a count of a list (`count_step`), the items two lists share (`intersect_step`), or,
+    with `compute` (a program step), the arithmetic it writes out (`stated_arithmetic`, earlier
+    answers filled in: "What is 3 * #2?"); None for a step a model must answer."""
+    filled = REF.sub(lambda m: answers[int(m.group(1)) - 1] if 1 <= int(m.group(1)) <= len(answers) else m.group(0),
+                      subtask)
+    expr = stated_arithmetic(filled) if compute else None
+    if expr is not None:
+        try:
+            return COMPUTED, run_program(expr), f"evaluated {expr} as written; no call"
+        except ProgramError:
+            pass  # 1 / 0, a power too large: a model is asked
     c = count_step(subtask, answers)
     if c is not None:
         k, n = c
@@ -152,9 +214,9 @@ def exact_step(subtask: str, answers: list[str]) -> tuple[str, str, str] | None:
 
 
 def is_program_step(query: str, *, synthesis: bool) -> bool:
-    """A synthesis step that computes over two or more numbers in its text, or over the
-    letters or words of a text it quotes (`quotes_text`)."""
-    return synthesis and (len(numbers_in(query)) >= 2 or quotes_text(query))
+    """A synthesis step that computes over two or more numbers in its text (in digits or in
+    words, `count_numbers`), or over the letters or words of a text it quotes (`quotes_text`)."""
+    return synthesis and (count_numbers(query) >= 2 or quotes_text(query))
 
 
 # The whole question as one program (the gate's whole-question route, `gate.program_text`):
@@ -354,7 +416,12 @@ def _evaluate(expr: str, names: dict[str, Any]) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ev.eval(expr)
+            value = ev.eval(expr)
+            # "42,100 * 3" copies the question's "42,100 residents": a tuple is never the
+            # answer, so such numbers are read whole ("range(1,100)" is left alone: no tuple)
+            if isinstance(value, tuple) and _GROUPED.search(expr):
+                value = ev.eval(_GROUPED.sub(lambda m: m.group(0).replace(",", ""), expr))
+            return value
     except ProgramError:
         raise
     except Exception as e:  # simpleeval's own errors, arithmetic errors, a date that does not exist
@@ -419,7 +486,12 @@ def _line(line: str, names: dict[str, Any]) -> tuple[Any, bool, str]:
         return _evaluate(line, names), False, line
     if not all(parts):
         raise ProgramError(f"cannot evaluate {line[:60]!r}: an '=' with nothing on one side")
-    reads = [_free_names(ast.parse(p, mode="eval")) - names.keys() for p in parts]
+    trees = [ast.parse(parts[0], mode="eval")]
+    try:
+        trees += [ast.parse(p, mode="eval") for p in parts[1:]]
+    except SyntaxError:  # "timedelta(...) - timedelta(...) = 00:34:28": the model's value, written as it reads
+        return _evaluate(parts[0], names), False, parts[0]
+    reads = [_free_names(t) - names.keys() for t in trees]
     free = set().union(*reads)
     if not free:
         return _evaluate(parts[0], names), False, parts[0]
@@ -444,6 +516,17 @@ class ProgramRun:
     whole: bool
 
 
+_LEADING_ZEROS = re.compile(r"(?<![\w.])0+(?=\d)")
+_STRING = re.compile(r"(\"[^\"]*\"|'[^']*')")
+
+
+def _unpadded(line: str) -> str:
+    """`line` with the leading zeros of its integers dropped outside strings: models copy
+    clock times and dates as written ("seconds=08", "date(2994, 02, 15)"), which Python 3
+    does not parse."""
+    return "".join(part if i % 2 else _LEADING_ZEROS.sub("", part) for i, part in enumerate(_STRING.split(line)))
+
+
 def evaluate_program(text: str) -> ProgramRun:
     """Evaluate a model's program safely: one expression, an equation in one unknown (solved),
     or lines that define names and end with the answer's (see `_line`); what follows the
@@ -456,8 +539,11 @@ def evaluate_program(text: str) -> ProgramRun:
     value: Any = None
     used: list[str] = []
     for i, line in enumerate(lines):
+        unpadded = _unpadded(line)
         try:
-            value, defined, part = _line(line, names)
+            value, defined, part = _line(unpadded, names)
+            if unpadded != line:  # what was evaluated, as the model wrote it (for its tokens' confidence)
+                part = line if part == unpadded else _top_level_sides(line)[0]
         except SyntaxError:
             if i == 0:
                 raise ProgramError(f"cannot evaluate {line[:60]!r}: SyntaxError") from None
