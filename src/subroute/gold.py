@@ -4,8 +4,8 @@ trained on agree on what "solved" means.
 
 A right answer is not always a usable one: a step a later step cites as #k must be short
 enough to substitute there. Steps the router computes rather than asks (`program.exact_step`:
-counting, intersections) are computed here too, so neither the oracle nor the labels pay
-a model for them.
+counting, intersections, arithmetic written out) are computed here too, so neither the
+oracle nor the labels pay a model for them.
 """
 
 from __future__ import annotations

@@ -221,8 +221,9 @@ def grouped_search(pool: Pool, job: GoldStepJob, *, thresholds: tuple[float, ...
 
 def exact_label(job: GoldStepJob) -> StepLabel:
     """The label of a step the router computes ("How many entries are in #2?", "Which city
-    appears in both #1 and #3?"): no model is asked, so there are no tries, and `label` is
-    the kind (`program.COUNTED`, `program.INTERSECTED`). Allocator training leaves such steps
+    appears in both #1 and #3?", "What is 3 * #2?"): no model is asked, so there are no
+    tries, and `label` is the kind (`program.COUNTED`, `program.INTERSECTED`,
+    `program.COMPUTED`). Allocator training leaves such steps
     out of a question's allocations (the result is right whenever the lists it reads are,
     and their own steps carry the outcome)."""
     assert job.exact is not None, "exact_label is for computed steps"
