@@ -7,6 +7,7 @@ route uses (`program.WHOLE_PROGRAM_SHOTS`).
     python benchmarks/bench_programs.py [--seed 1] [--n 96]
     python benchmarks/bench_programs.py --picks [--seed 150] [--n 80]
     python benchmarks/bench_programs.py --training
+    python benchmarks/bench_programs.py --stated
 
 `--picks`: questions that pick one of the things they state by a comparison
 (`program.asks_pick`: "Which city has more inhabitants, A or B?"), DecompBench comparisons
@@ -19,6 +20,10 @@ whole-question route's rules and example turns are chosen on: every question of 
 seed 1 over the tasks below (96), and 48 DecompBench questions of training world 150 with
 their facts stated inline or listed (comparisons, compositions, arithmetic and word problems,
 phrasing 0.5); right and cost per set, and the cost as a share of Qwen-1.5B's answering alone.
+
+`--stated`: no model; over every reasoning-gym task (8 questions each, seed 11), the
+questions whose written-out arithmetic is evaluated with no call (`program.stated_arithmetic`)
+and whether reasoning-gym's scorer takes the value: where it fires, and that it is right there.
 
 Each question is asked as one program by the default router (`route="program"`: the cascade
 at 0.5 over Qwen-0.5B and Qwen-1.5B, the expression evaluated), scored by reasoning-gym's own
@@ -51,9 +56,12 @@ def main() -> None:
                          "with --picks, comparisons drawn (80)")
     ap.add_argument("--picks", action="store_true", help="pick questions: as a program against asked plainly")
     ap.add_argument("--training", action="store_true", help="the default router on the training questions")
+    ap.add_argument("--stated", action="store_true", help="arithmetic written out, over every reasoning-gym task")
     a = ap.parse_args()
     if a.training:
         return training()
+    if a.stated:
+        return stated()
     if a.picks:
         return picks(150 if a.seed is None else a.seed, 80 if a.n is None else a.n)
     a.seed = 1 if a.seed is None else a.seed
@@ -125,6 +133,35 @@ def training() -> None:
             cost += t.cost
             base += large.generate(answer_messages(e.question, e.context), max_tokens=48).cost
         print(f"{name:<22} {ok:>3}/{len(exs)} right  ${cost:.5f}  {cost / base:.0%} of {large.name}'s cost", flush=True)
+
+
+def stated() -> None:
+    import reasoning_gym
+
+    from subroute.program import ProgramError, run_program, stated_arithmetic
+
+    names = sorted(reasoning_gym.factory.DATASETS)
+    asked = fired = right = 0
+    for name in tqdm(names, desc="tasks", leave=False):
+        try:
+            data = reasoning_gym.create_dataset(name, seed=11, size=8)
+        except Exception:  # a task that needs settings of its own
+            continue
+        n = ok = 0
+        for entry in data:
+            asked += 1
+            expr = stated_arithmetic(entry["question"])
+            if expr is None:
+                continue
+            n += 1
+            try:
+                ok += data.score_answer(run_program(expr), entry) >= 1
+            except ProgramError:
+                pass
+        if n:
+            print(f"{name:<24} {n} of 8 evaluated as written, {ok} right")
+        fired, right = fired + n, right + ok
+    print(f"{fired} of {asked} questions over {len(names)} tasks evaluated as written; {right} of them right")
 
 
 if __name__ == "__main__":

@@ -249,6 +249,9 @@ def test_intersect_step_matches_the_generators_wording_only():
     ("How many days from 2022-10-28 to 2022-11-05?", None), ("Use 2-4 hops.", None), ("Is 3 + 4 = 7?", None),
     ("The fee is 5 * 100. How many dollars are left after 20?", None), ("What is 3 + 4 and what is 5 * 6?", None),
     ("Solve for y: 4*y + 7 = 31", None), ("A crate holds 12 jars. Ines fills 3 crates. How many jars?", None),
+    # an example of the answer's form; a power of a negative number or the negative of a power (the text does not say)
+    ("Find the prime factorization of 639 (Example: for 12 the answer would be: 2 × 2 × 3)", None),
+    ("Compute -352.3345^-2.", None), ("What is 3 * -2^2?", None), ("What is 3 - 2^2?", "3 - 2**2"),
 ])
 def test_stated_arithmetic_finds_the_expression_a_question_asks_to_compute(text, expr):
     from subroute.program import stated_arithmetic

@@ -153,6 +153,8 @@ _EXPRESSION = re.compile(rf"(?:-?\(\s*)*{_NUM}(?:(?:\s*\))*\s*[-+*/×÷^]\s*(?:-
 # what may stand before it (the request: "Calculate", "What is", "...problem:", a new line) and after it
 _BEFORE = re.compile(r"(?:^|[:.\n]|\b(?:is|calculate|compute|evaluate|solve|simplify|of))\s*$", re.I)
 _AFTER = re.compile(r"^(?:\s*=\s*\??)?\s*(?:[?.!]|$)")
+_EXAMPLE = re.compile(r"\b(?:example|e\.g\.|for instance|such as)", re.I)
+_NEGATIVE_BASE = re.compile(r"(?:^|[-+*/×÷^(]\s*)-\s*\d[\d.,]*\s*\^")  # a unary minus before a power
 
 
 def stated_arithmetic(text: str) -> str | None:
@@ -173,11 +175,14 @@ def stated_arithmetic(text: str) -> str | None:
         if not re.search(r"[+*/×÷^()]|\s-|-\s", expr):
             continue
         candidates += 1
-        after = _AFTER.match(text[m.end():])
-        # the request itself, not a statement before the question ("The fee is 5 * 100. How many ...?")
-        if _BEFORE.search(text[:m.start()]) and after and "?" not in text[m.end() + after.end():]:
+        before, after = text[:m.start()], _AFTER.match(text[m.end():])
+        # the request itself, not a statement before the question ("The fee is 5 * 100. How many ...?"),
+        # nor an example of the answer's form ("(Example: for 12 the answer would be: 2 × 2 × 3)")
+        if (_BEFORE.search(before) and after and "?" not in text[m.end() + after.end():]
+                and before.count("(") <= before.count(")") and not _EXAMPLE.search(before[-60:])):
             found.append(expr)
-    if len(found) != 1 or candidates != 1:
+    # "-352.3345^-2": a power of a negative number or the negative of a power; the text does not say
+    if len(found) != 1 or candidates != 1 or _NEGATIVE_BASE.search(found[0]):
         return None
     return _GROUPED.sub(lambda m: m.group(0).replace(",", ""), found[0]).replace("×", "*").replace("÷", "/") \
         .replace("^", "**")
