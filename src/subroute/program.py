@@ -160,8 +160,9 @@ _NEGATIVE_BASE = re.compile(r"(?:^|[-+*/×÷^(]\s*)-\s*\d[\d.,]*\s*\^")  # a una
 def stated_arithmetic(text: str) -> str | None:
     """The arithmetic expression a question asks to compute, when it writes it out as the
     request ("Calculate ( 56 + -33 ) - 84.", "What is 18 * 43?", "problem: 57 + 87 + 70 =",
-    "4.180+(7.365/3.440) = ?"); None otherwise, and when there are two such expressions. Not
-    a date ("2022-10-28"), a range ("2-4 hops") or an equation with its value ("3 + 4 = 7")."""
+    "4.180+(7.365/3.440) = ?"); None otherwise, and when the text writes out more than one
+    expression. Not a date ("2022-10-28"), a range ("2-4 hops"), an equation with its value
+    ("3 + 4 = 7"), an example of the answer's form, or a power of a negative number."""
     found, candidates = [], 0
     for m in _EXPRESSION.finditer(text):
         expr = m.group(0).strip()
