@@ -38,11 +38,11 @@ from tqdm import tqdm
 
 from subroute import Pool, Reasoner
 from subroute.bench.datasets import EXTERNAL_RG_SEED, reasoning_gym_examples, score
+from subroute.bench.systems import DirectSystem
 from subroute.cache import CallCache
 from subroute.gate import program_text
 from subroute.inline import split_inline
 from subroute.program import PROGRAM_SHOTS, WHOLE_PROGRAM_SHOTS
-from subroute.prompts import answer_messages
 
 TASKS = ("basic_arithmetic,leg_counting,letter_counting,calendar_arithmetic,simple_equations,family_relationships,"
          "chain_sum,gsm_symbolic,time_intervals,decimal_arithmetic,products,number_sorting").split(",")
@@ -124,15 +124,15 @@ def training() -> None:
              for q in generate_questions(build_world(WorldConfig(seed=150)), cfg)]
     pool = Pool.load().use_cache(CallCache())
     r = Reasoner.default(pool)
-    large = pool[pool.names[-1]]
+    large = DirectSystem(pool, pool.names[-1])  # the benchmark's own `direct:` baseline
     for name, exs in (("reasoning-gym seed 1", reasoning_gym_examples(TASKS, 96, 1)), ("DecompBench world 150", world)):
         ok, cost, base = 0, 0.0, 0.0
         for e in tqdm(exs, desc=name, leave=False):
             t = r.answer(e.question, e.context, e)
             ok += bool(t.answer and not t.error and score(t.answer, e)[0])
             cost += t.cost
-            base += large.generate(answer_messages(e.question, e.context), max_tokens=48).cost
-        print(f"{name:<22} {ok:>3}/{len(exs)} right  ${cost:.5f}  {cost / base:.0%} of {large.name}'s cost", flush=True)
+            base += large.run(e)[0].cost
+        print(f"{name:<22} {ok:>3}/{len(exs)} right  ${cost:.5f}  {cost / base:.0%} of {large.model}'s cost", flush=True)
 
 
 def stated() -> None:

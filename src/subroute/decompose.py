@@ -23,6 +23,15 @@ from subroute.pool import Pool
 from subroute.records import Example
 
 REF = re.compile(r"#(\d+)")
+
+
+def substitute(text: str, answers: list[str]) -> str:
+    """`text` with each #k that names an earlier answer replaced by it."""
+    def rep(m: re.Match) -> str:
+        k = int(m.group(1))
+        return answers[k - 1] if 1 <= k <= len(answers) else m.group(0)
+
+    return REF.sub(rep, text)
 _LINE = re.compile(r"^\s*(?:[-*]\s*)?(?:step|q|sub-?question)?\s*#?(\d{1,2})\s*[.):\]]\s*(.+?)\s*$", re.I)
 
 

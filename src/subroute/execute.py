@@ -13,13 +13,12 @@ the answer.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 from subroute.allocate import Allocator
 from subroute.answers import echoes, is_short_answer
-from subroute.decompose import REF, Subtask, is_synthesis
+from subroute.decompose import Subtask, is_synthesis, substitute
 from subroute.models.base import Completion, Message, TokenLogprob, Usage
 from subroute.pool import Pool, PoolModel, cheapest_per_tier
 from subroute.program import ProgramError, evaluate_program, exact_step, is_program_step, orient, program_messages
@@ -139,14 +138,6 @@ def query_key(query: str) -> str:
     scored): two steps of one question with the same key ask the same thing ("... of the
     Seisalov River?" / "... of Seisalov River?")."""
     return normalize(query)
-
-
-def substitute(text: str, answers: list[str]) -> str:
-    def rep(m: re.Match) -> str:
-        k = int(m.group(1))
-        return answers[k - 1] if 1 <= k <= len(answers) else m.group(0)
-
-    return REF.sub(rep, text)
 
 
 # Approximate tokens of context per step. Measured on 25 gold steps of the demo's questions

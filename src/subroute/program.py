@@ -30,7 +30,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from subroute.decompose import REF
+from subroute.decompose import substitute
 from subroute.errors import SubrouteError
 from subroute.inline import sentences
 from subroute.models.base import Message
@@ -147,6 +147,11 @@ def intersect_step(subtask: str, answers: list[str]) -> tuple[int, int, list[str
 _GROUPED = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?![\w.])")
 
 
+def _ungrouped(text: str) -> str:
+    """`text` with the thousands separators of its numbers dropped ("42,100" -> "42100")."""
+    return _GROUPED.sub(lambda m: m.group(0).replace(",", ""), text)
+
+
 # An arithmetic expression written out: numbers joined by operators, with brackets
 _NUM = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 _EXPRESSION = re.compile(rf"(?:-?\(\s*)*{_NUM}(?:(?:\s*\))*\s*[-+*/×÷^]\s*(?:-?\(\s*)*{_NUM})+(?:\s*\))*")
@@ -185,8 +190,7 @@ def stated_arithmetic(text: str) -> str | None:
     # "-352.3345^-2": a power of a negative number or the negative of a power; the text does not say
     if len(found) != 1 or candidates != 1 or _NEGATIVE_BASE.search(found[0]):
         return None
-    return _GROUPED.sub(lambda m: m.group(0).replace(",", ""), found[0]).replace("×", "*").replace("÷", "/") \
-        .replace("^", "**")
+    return _ungrouped(found[0]).replace("×", "*").replace("÷", "/").replace("^", "**")
 
 
 COUNTED = "count"  # a step's "model" when it was counted, not asked
@@ -200,9 +204,7 @@ def exact_step(subtask: str, answers: list[str], *, compute: bool = True) -> tup
     call: a count of a list (`count_step`), the items two lists share (`intersect_step`), or,
     with `compute` (a program step), the arithmetic it writes out (`stated_arithmetic`, earlier
     answers filled in: "What is 3 * #2?"); None for a step a model must answer."""
-    filled = REF.sub(lambda m: answers[int(m.group(1)) - 1] if 1 <= int(m.group(1)) <= len(answers) else m.group(0),
-                      subtask)
-    expr = stated_arithmetic(filled) if compute else None
+    expr = stated_arithmetic(substitute(subtask, answers)) if compute else None
     if expr is not None:
         try:
             return COMPUTED, run_program(expr), f"evaluated {expr} as written; no call"
@@ -426,7 +428,7 @@ def _evaluate(expr: str, names: dict[str, Any]) -> Any:
             # "42,100 * 3" copies the question's "42,100 residents": a tuple is never the
             # answer, so such numbers are read whole ("range(1,100)" is left alone: no tuple)
             if isinstance(value, tuple) and _GROUPED.search(expr):
-                value = ev.eval(_GROUPED.sub(lambda m: m.group(0).replace(",", ""), expr))
+                value = ev.eval(_ungrouped(expr))
             return value
     except ProgramError:
         raise
