@@ -4,10 +4,17 @@ gold decomposition, tokens, cost and seconds per question.
 
     python benchmarks/bench_decomposer.py --router DIR [--router DIR2 ...] [--seed 900] [--n 40] [--hops 1-4]
         [--phrasing 0.5] [--kinds compositional=2,word=1] [--surfaces plain=2,given=1] [--prompted qwen-0.5b]
-        [--end-to-end]
+        [--end-to-end [--by-steps]] [--reasoning-gym TASKS --rg-seed S]
 
 `--end-to-end` also answers every question with the default router (gate, confidence rule at
-0.5) and each `--router`'s decomposer, and prints right answers and cost.
+0.5) and each `--router`'s decomposer, and prints right answers and cost; with `--by-steps`,
+by the decomposer's steps whatever the gate would say (`route="steps"`), which measures the
+decomposer itself on questions the gate would send whole.
+
+`--reasoning-gym TASKS` takes `--n` questions written by others from those reasoning-gym
+tasks at `--rg-seed` instead of a DecompBench world (no gold steps: only the parse columns
+and the end-to-end answers, scored by reasoning-gym's own scorer, mean anything); pick a
+seed no decomposer was trained on (the search that trains one records its seeds).
 
 `--router shipped` is the decomposer in src/subroute/artifacts/router/; `--phrasing`,
 `--kinds` and `--surfaces` ask for wording other than the generator's canonical one (see
@@ -28,7 +35,7 @@ import time
 from pathlib import Path
 
 from subroute import Pool
-from subroute.bench.datasets import parse_example
+from subroute.bench.datasets import parse_example, reasoning_gym_examples, score
 from subroute.cache import CallCache
 from subroute.cli.gen import parse_weights
 from subroute.decompose import PromptedDecomposer
@@ -54,16 +61,26 @@ def main() -> None:
     ap.add_argument("--prompted", default="qwen-0.5b,qwen-1.5b", help="pool models to prompt few-shot ('' for none)")
     ap.add_argument("--end-to-end", action="store_true",
                     help="also answer every question with the default router and each --router's decomposer")
+    ap.add_argument("--by-steps", action="store_true",
+                    help="end to end by the decomposer's steps, whatever the gate would say")
+    ap.add_argument("--reasoning-gym", default=None, help="comma-separated reasoning-gym tasks instead of a world")
+    ap.add_argument("--rg-seed", type=int, default=3000, help="reasoning-gym seed (with --reasoning-gym)")
     a = ap.parse_args()
-    lo, hi = parse_hops(a.hops)
     pool = Pool.load().use_cache(CallCache())
-    world = build_world(WorldConfig(seed=a.seed))
-    cfg = QuestionConfig(n=a.n, min_hops=lo, max_hops=hi, seed=a.seed, phrasing=a.phrasing)
-    if a.kinds:
-        cfg.kinds = parse_weights(a.kinds, KINDS, "--kinds")
-    if a.surfaces:
-        cfg.surfaces = parse_weights(a.surfaces, SURFACES, "--surfaces")
-    exs = [parse_example(q.to_dict(), default_id=str(i)) for i, q in enumerate(generate_questions(world, cfg))]
+    if a.reasoning_gym:
+        exs = reasoning_gym_examples([t.strip() for t in a.reasoning_gym.split(",") if t.strip()], a.n, a.rg_seed)
+        where = f"reasoning-gym seed {a.rg_seed} ({a.reasoning_gym})"
+    else:
+        lo, hi = parse_hops(a.hops)
+        world = build_world(WorldConfig(seed=a.seed))
+        cfg = QuestionConfig(n=a.n, min_hops=lo, max_hops=hi, seed=a.seed, phrasing=a.phrasing)
+        if a.kinds:
+            cfg.kinds = parse_weights(a.kinds, KINDS, "--kinds")
+        if a.surfaces:
+            cfg.surfaces = parse_weights(a.surfaces, SURFACES, "--surfaces")
+        exs = [parse_example(q.to_dict(), default_id=str(i)) for i, q in enumerate(generate_questions(world, cfg))]
+        where = (f"held-out world seed {a.seed} (phrasing {a.phrasing}, kinds {a.kinds or 'default'}, "
+                 f"surfaces {a.surfaces or 'plain'})")
     systems: dict = {}
     for folder in a.router:
         path = shipped_router_dir() if folder == "shipped" else Path(folder)
@@ -71,8 +88,7 @@ def main() -> None:
             pool, path / "decomposer")
     for name in filter(None, a.prompted.split(",")):
         systems[f"prompted:{name}"] = PromptedDecomposer(pool, name)
-    print(f"{len(exs)} questions from held-out world seed {a.seed} (phrasing {a.phrasing}, kinds {a.kinds or 'default'}, "
-          f"surfaces {a.surfaces or 'plain'})")
+    print(f"{len(exs)} questions from {where}")
     print(f"{'decomposer':<22}{'1st parsed':>11}{'parsed':>8}{'n match':>9}{'step agree':>12}{'steps F1':>10}{'tokens/q':>10}{'$/q':>12}{'s/q':>7}")
     for name, d in systems.items():
         first = parsed = nmatch = agree = total = 0
@@ -97,24 +113,26 @@ def main() -> None:
         print(f"{name:<22}{first / n:>11.2f}{parsed / n:>8.2f}{nmatch / n:>9.2f}{agree / max(1, total):>12.2f}"
               f"{sum(f1s) / max(1, total):>10.2f}{tokens / n:>10.0f}{cost / n:>12.8f}{secs / n:>7.2f}")
     if a.end_to_end:
-        end_to_end(pool, a.router, exs)
+        end_to_end(pool, a.router, exs, route="steps" if a.by_steps else None)
 
 
-def end_to_end(pool: Pool, routers: list[str], exs: list) -> None:
+def end_to_end(pool: Pool, routers: list[str], exs: list, *, route: str | None = None) -> None:
     """The default router (gate, confidence rule at 0.5) with each router folder's
-    decomposer: right answers and cost over the same questions."""
+    decomposer, or its steps alone (`route="steps"`): right answers (the benchmark's scorer,
+    reasoning-gym's own for its tasks), cost and routes over the same questions."""
     from subroute.reasoner import Reasoner
-    from subroute.scoring import score_example
 
-    print(f"{'router with decomposer':<28}{'right':>8}{'cost':>12}")
+    print(f"{'router with decomposer' + (' (steps)' if route else ''):<32}{'right':>8}{'cost':>12}{'whole':>7}{'steps/q':>9}")
     for folder in routers:
         r = Reasoner.default(pool, router=None if folder == "shipped" else folder)
-        ok, cost = 0, 0.0
+        ok, cost, whole, steps = 0, 0.0, 0, 0
         for ex in exs:
-            t = r.answer(ex.question, ex.context or None, ex)
-            ok += bool(t.answer and not t.error and score_example(t.answer, ex).correct)
+            t = r.answer(ex.question, ex.context or None, ex, route=route)
+            ok += bool(t.answer and not t.error and score(t.answer, ex)[0])
             cost += t.cost
-        print(f"{folder[-28:]:<28}{ok:>5}/{len(exs):<2}{cost:>12.5f}", flush=True)
+            whole += t.route == "whole"
+            steps += len(t.steps)
+        print(f"{folder[-32:]:<32}{ok:>5}/{len(exs):<2}{cost:>12.5f}{whole:>7}{steps / len(exs):>9.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ def substitute(text: str, answers: list[str]) -> str:
         return answers[k - 1] if 1 <= k <= len(answers) else m.group(0)
 
     return REF.sub(rep, text)
+
+
 _LINE = re.compile(r"^\s*(?:[-*]\s*)?(?:step|q|sub-?question)?\s*#?(\d{1,2})\s*[.):\]]\s*(.+?)\s*$", re.I)
 
 
@@ -108,15 +110,16 @@ def align_names(steps: list[Subtask], question: str) -> tuple[list[Subtask], lis
 
 
 def draw_steps(question: str, generate: Callable[[float, int], Completion], *, max_steps: int,
-               retries: int) -> Decomposition:
-    """Steps from `generate(temperature, seed)`: the greedy output first, then up to
-    `retries` seeded samples while the output does not parse; every call is kept (and
-    charged). No parse at all runs the question as one step, with the first reason. Names
-    the steps misspell are put back as the question spells them (`align_names`)."""
+               retries: int, first: tuple[float, int] = (0.0, 0)) -> Decomposition:
+    """Steps from `generate(temperature, seed)`: the first draw at `first` (temperature,
+    seed; greedy by default), then up to `retries` seeded samples while the output does not
+    parse; every call is kept (and charged). No parse at all runs the question as one step,
+    with the first reason. Names the steps misspell are put back as the question spells
+    them (`align_names`)."""
     calls: list[Completion] = []
     errors: list[str] = []
     for k in range(retries + 1):
-        c = generate(RESAMPLE_TEMPERATURE if k else 0.0, k)
+        c = generate(RESAMPLE_TEMPERATURE if k else first[0], first[1] + k)
         calls.append(c)
         try:
             steps = parse_steps(c.text, max_steps=max_steps)
@@ -197,13 +200,18 @@ class PromptedDecomposer:
         self.retries = retries  # a draw costs a few-shot call of a large model: one more at most
 
     def decompose(self, question: str, example: Example | None = None) -> Decomposition:
+        return self.sample(question, temperature=0.0, seed=0, retries=self.retries)
+
+    def sample(self, question: str, *, temperature: float, seed: int, retries: int = 0) -> Decomposition:
+        """One draw at `temperature` with `seed` (and `retries` more while it does not parse):
+        what a search over decompositions samples (`subroute.train.search`)."""
         msgs = decompose_messages(question)
 
         def generate(temperature: float, seed: int) -> Completion:
             return self.model.generate(msgs, max_tokens=self.max_tokens, logprobs=False, temperature=temperature,
                                        seed=seed)
 
-        return draw_steps(question, generate, max_steps=self.max_steps, retries=self.retries)
+        return draw_steps(question, generate, max_steps=self.max_steps, retries=retries, first=(temperature, seed))
 
 
 class GoldDecomposer:
@@ -216,6 +224,19 @@ class GoldDecomposer:
             Subtask(i, s.question, tuple(s.depends_on), s.type, s.answer, tuple(s.aliases))
             for i, s in enumerate(example.decomposition, 1)
         ])
+
+
+class GivenDecomposer:
+    """A decomposer that returns the steps it was last handed: a sampled decomposition run
+    through the pipeline as if the decomposer had written it (GRPO's reward, the search)."""
+
+    name = "given"
+
+    def __init__(self) -> None:
+        self.steps: list[Subtask] = []
+
+    def decompose(self, question: str, example: Example | None = None) -> Decomposition:
+        return Decomposition([replace(s) for s in self.steps])
 
 
 class SingleStepDecomposer:

@@ -226,6 +226,11 @@ class TrainedDecomposer:
         self._identity = {**self.base.identity(), "adapter": hash_file(p / "adapter.gguf")}
 
     def decompose(self, question: str, example: Example | None = None) -> Decomposition:
+        return self.sample(question, temperature=0.0, seed=0, retries=self.retries)
+
+    def sample(self, question: str, *, temperature: float, seed: int, retries: int = 0) -> Decomposition:
+        """One draw at `temperature` with `seed` (and `retries` more while it does not parse):
+        what a search over decompositions samples (`subroute.train.search`)."""
         msgs = prompt_messages(question)
         cache = self.base.cache  # the pool's call cache, when the caller turned it on
 
@@ -246,7 +251,7 @@ class TrainedDecomposer:
             c.cost = self.base.cost(c.usage.input_tokens, c.usage.output_tokens)
             return c
 
-        return draw_steps(question, generate, max_steps=self.max_steps, retries=self.retries)
+        return draw_steps(question, generate, max_steps=self.max_steps, retries=retries, first=(temperature, seed))
 
 
 ROUTE_VERSION = 1

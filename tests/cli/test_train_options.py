@@ -18,6 +18,7 @@ from subroute.train.allocator import TrainConfig
 from subroute.train.decomposer import DecomposerConfig, DecomposerGRPOConfig
 from subroute.train.pipeline import AllocatorRun, DecomposerRun, LabelsConfig, LabelsRun, RoutesConfig
 from subroute.train.routes import RoutePolicyRun
+from subroute.train.search import SearchConfig
 from subroute.train.tokens import RouterConfig, TokenLabelConfig
 
 # flag -> the config field it sets; the flags are the ones users type (README: "Training the router")
@@ -40,6 +41,9 @@ KNOBS = {
                "--l2": (RoutesConfig, "l2")},
     "tokens": {"--max-tokens": (TokenLabelConfig, "max_tokens"), "--window": (TokenLabelConfig, "window"),
                "--hidden": (RouterConfig, "hidden"), "--epochs": (RouterConfig, "epochs")},
+    "search": {"--samples": (SearchConfig, "samples"), "--prompted": (SearchConfig, "prompted"),
+               "--prompted-model": (SearchConfig, "prompted_model"), "--temperature": (SearchConfig, "temperature"),
+               "--threshold": (SearchConfig, "threshold")},
 }
 OTHER_FLAGS = {
     "labels": {"--data", "--out", "--limit", "--ray-address", "--router", "--pool"},
@@ -50,10 +54,11 @@ OTHER_FLAGS = {
     "routes": {"--data", "--reasoning-gym", "--rg-n", "--rg-seed", "--out", "--labels", "--limit", "--router", "--pool"},
     "tokens": {"--data", "--reasoning-gym", "--rg-n", "--rg-seed", "--out", "--labels", "--limit", "--small", "--large",
                "--ray-address", "--pool"},
+    "search": {"--data", "--reasoning-gym", "--rg-n", "--rg-seed", "--out", "--limit", "--router", "--pool"},
 }
 CONFIGS = {"labels": [LabelsConfig], "allocator": [TrainConfig], "decomposer": [DecomposerConfig],
            "grpo": [DecomposerGRPOConfig], "routes": [RoutesConfig],
-           "tokens": [TokenLabelConfig, RouterConfig], "all": [LabelsConfig, TrainConfig, DecomposerConfig, DecomposerGRPOConfig]}
+           "tokens": [TokenLabelConfig, RouterConfig], "search": [SearchConfig], "all": [LabelsConfig, TrainConfig, DecomposerConfig, DecomposerGRPOConfig]}
 
 
 def _command(name: str) -> click.Command:
@@ -139,6 +144,9 @@ def calls(monkeypatch, tmp_path):
     stage("train_tokens", {"data": {"questions": 2, "positions": 9, "identical": 7, "neutral": 1, "divergent": 1,
                                     "judges": {"merge": 1, "outcome": 1}},
                            "metrics": {"auc": {"learned": 0.7}, "recall_at_share": {"learned": {"0.2": 0.5}}}})
+    found = {"questions": 4, "draws": 20, "candidates": 12, "kept": 3, "router_right": 1, "beats_router": 2,
+             "right_where_router_wrong": 2, "by_source": {"decomposer": {"candidates": 8, "right": 2, "kept": 2}}}
+    stage("train_search", pipeline.SearchRun([], tmp_path / "s" / "examples.jsonl", {"found": found}))
     return got
 
 
@@ -173,6 +181,11 @@ def test_each_command_hands_the_pipeline_the_default_configs(calls, tmp_path):
     kw = calls["train_tokens"][1]
     assert (kw["label_cfg"], kw["router_cfg"], kw["rg_seed"]) == (TokenLabelConfig(), RouterConfig(), 11)
     assert "9 positions: 7 identical, 1 neutral, 1 divergent" in out and "learned 0.700" in out
+    out = _run("search", "--reasoning-gym", "leg_counting", "--rg-n", "4", "--out", "s")
+    args, kw = calls["train_search"]
+    assert args[2] == SearchConfig() and (kw["rg_tasks"], kw["rg_n"], kw["rg_seed"]) == (["leg_counting"], 4, 1)
+    assert "a right one kept for 3" in out and "decomposer: 2 of 8 right, 2 kept" in out
+    assert "beat it on 2 (2 right where it was wrong)" in out
 
 
 def test_options_set_their_fields(calls, tmp_path):
@@ -188,6 +201,11 @@ def test_options_set_their_fields(calls, tmp_path):
     _run("tokens", "--reasoning-gym", "leg_counting", "--rg-n", "4", "--out", "t", "--window", "6", "--hidden", "8")
     kw = calls["train_tokens"][1]
     assert (kw["label_cfg"], kw["router_cfg"]) == (TokenLabelConfig(window=6), RouterConfig(hidden=8))
+    _run("search", "--reasoning-gym", "leg_counting", "--rg-n", "4", "--out", "s", "--prompted", "0",
+         "--prompted-model", "qwen-0.5b")
+    assert calls["train_search"][0][2] == SearchConfig(prompted=0, prompted_model="qwen-0.5b")
+    _run("decomposer", "--data", "a.jsonl", "--data", "b.jsonl", "--out", "d")
+    assert calls["train_decomposer"][0][0] == ["a.jsonl", "b.jsonl"]
 
 
 def test_a_range_from_the_config_is_enforced(calls, tmp_path):

@@ -23,7 +23,7 @@ def _option_type(cls: type, f: dataclasses.Field) -> Any:
         return click.IntRange(lo, hi) if lo is not None or hi is not None else int
     if kind is float:
         return click.FloatRange(lo, hi) if lo is not None or hi is not None else float
-    if kind is str:
+    if kind is str or kind == (str | None):  # an optional text: None (the field's default) until given
         return str
     raise TypeError(f"{cls.__name__}.{f.name}: no command-line option for a field of type {kind}")
 

@@ -1,4 +1,4 @@
-"""`subroute train labels|allocator|decomposer|grpo|all|routes`: build the router's training
+"""`subroute train labels|allocator|decomposer|grpo|all|routes|tokens|search`: build the router's training
 labels and train its allocator, its decomposer and its gate's route policy into versioned
 artifact folders.
 
@@ -64,9 +64,10 @@ DECOMPOSER_OPTIONS = ["base", "max_steps", "batch_size", "lr", "max_length"]
 GRPO_OPTIONS = ["steps", "group_size", "questions_per_step", "lr", "temperature", "cost_lambda"]
 
 
-def _sources(data_help: str, out_help: str) -> Callable:
+def _sources(data_help: str, out_help: str, *, records: str | None = None) -> Callable:
     """The options naming a labelling command's questions (--data files, reasoning-gym tasks
-    generated offline), its output folder and labels file."""
+    generated offline), its output folder and labels file (with `records`, the file name its
+    records keep to in the folder instead, and no --labels)."""
     opts = [
         click.option("--data", "data_paths", multiple=True, type=click.Path(dir_okay=False, exists=True),
                      help=f"{data_help}; repeatable."),
@@ -77,11 +78,13 @@ def _sources(data_help: str, out_help: str) -> Callable:
         click.option("--rg-seed", type=int, default=1, show_default=True,
                      help="reasoning-gym seed (never the external suite's 1000)."),
         click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-                     help=f"{out_help} (labels in OUT/labels.jsonl, resumed if present)."),
-        click.option("--labels", "labels_path", type=click.Path(dir_okay=False), default=None,
-                     help="Labels JSONL to use instead of OUT/labels.jsonl (resumed if present)."),
+                     help=f"{out_help} (records in OUT/{records}, resumed if present)." if records else
+                     f"{out_help} (labels in OUT/labels.jsonl, resumed if present)."),
         click.option("--limit", type=click.IntRange(1), default=None, help="First N examples of each --data file."),
     ]
+    if records is None:
+        opts.insert(-1, click.option("--labels", "labels_path", type=click.Path(dir_okay=False), default=None,
+                                     help="Labels JSONL to use instead of OUT/labels.jsonl (resumed if present)."))
 
     def decorate(fn: Callable) -> Callable:
         for o in reversed(opts):
@@ -96,6 +99,7 @@ def _commands() -> list[click.Command]:
     from subroute.train.allocator import TrainConfig
     from subroute.train.decomposer import DecomposerConfig, DecomposerGRPOConfig
     from subroute.train.pipeline import LabelsConfig, RoutesConfig
+    from subroute.train.search import SearchConfig
     from subroute.train.tokens import RouterConfig, TokenLabelConfig
 
     @click.command("labels")
@@ -134,18 +138,19 @@ def _commands() -> list[click.Command]:
                                from_dir=from_dir, pool_path=pool_path, echo=click.echo))
 
     @click.command("decomposer")
-    @click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False))
+    @click.option("--data", "data_paths", required=True, multiple=True, type=click.Path(dir_okay=False),
+                  help="JSONL with decompositions (gold, or found by `train search`); repeatable, mixed in order.")
     @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
     @options_from(DecomposerConfig, DECOMPOSER_OPTIONS, rename={"max_steps": "--steps"})
-    @click.option("--limit", type=click.IntRange(1), default=None, help="First N examples.")
+    @click.option("--limit", type=click.IntRange(1), default=None, help="First N examples of each --data file.")
     @click.option("--from", "from_dir", type=click.Path(file_okay=False, exists=True), default=None,
                   help="Continue the adapter in this decomposer folder (with peft/) instead of starting a new one; "
                        "its base, rank and alpha are kept.")
     @pool_option
-    def decomposer_cmd(data_path: str, out_dir: str, limit: int | None, from_dir: str | None, pool_path: str | None,
-                       **knobs) -> None:
+    def decomposer_cmd(data_paths: tuple[str, ...], out_dir: str, limit: int | None, from_dir: str | None,
+                       pool_path: str | None, **knobs) -> None:
         """LoRA SFT of a small pool model on gold decompositions; exports a llama.cpp adapter."""
-        _print(pipeline.train_decomposer(data_path, out_dir, config_from(DecomposerConfig, knobs), limit=limit,
+        _print(pipeline.train_decomposer(list(data_paths), out_dir, config_from(DecomposerConfig, knobs), limit=limit,
                                 from_dir=from_dir, pool_path=pool_path))
 
     @click.command("grpo")
@@ -259,4 +264,32 @@ def _commands() -> list[click.Command]:
                        ", ".join(f"{float(sh):.0%} {v:.2f}" for sh, v in r.items()))
         click.echo(f"token router: {out_dir}")
 
-    return [labels_cmd, allocator_cmd, decomposer_cmd, grpo_cmd, all_cmd, routes_cmd, tokens_cmd]
+    @click.command("search")
+    @_sources("JSONL of questions with gold answers (DecompBench or your own)", "Search folder",
+              records="search.jsonl")
+    @options_from(SearchConfig, ["samples", "prompted", "prompted_model", "temperature", "threshold"])
+    @click.option("--router", "router", default=None,
+                  help="Sample this router folder's decomposer and run its allocator instead of the shipped ones.")
+    @pool_option
+    def search_cmd(data_paths: tuple[str, ...], rg_tasks: str | None, rg_n: int, rg_seed: int, out_dir: str,
+                   limit: int | None, router: str | None, pool_path: str | None, **knobs) -> None:
+        """Find decompositions where no gold exists: sample several per question (the trained decomposer's
+        and a prompted larger model's), run each through the router, keep the cheapest whose final
+        answer is right; OUT/examples.jsonl is what `train decomposer --data` reads."""
+        tasks = [t.strip() for t in (rg_tasks or "").split(",") if t.strip()]
+        if rg_n and not tasks:
+            raise SubrouteError("--rg-n needs --reasoning-gym TASKS")
+        run = pipeline.train_search(list(data_paths), out_dir, config_from(SearchConfig, knobs), rg_tasks=tasks,
+                                    rg_n=rg_n, rg_seed=rg_seed, limit=limit, router=router, pool_path=pool_path,
+                                    echo=click.echo)
+        f = run.manifest["found"]
+        click.echo(f"{f['questions']} questions, {f['draws']} draws, {f['candidates']} distinct decompositions run; "
+                   f"a right one kept for {f['kept']}")
+        for src, c in f["by_source"].items():
+            click.echo(f"  {src}: {c['right']} of {c['candidates']} right, {c['kept']} kept")
+        click.echo(f"the router itself: {f['router_right']} right; the kept steps beat it on {f['beats_router']} "
+                   f"({f['right_where_router_wrong']} right where it was wrong)")
+        click.echo(f"decompositions: {run.examples_path}  (train on them with: subroute train decomposer --data "
+                   f"{run.examples_path} --from ...)")
+
+    return [labels_cmd, allocator_cmd, decomposer_cmd, grpo_cmd, all_cmd, routes_cmd, tokens_cmd, search_cmd]

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from subroute.decompose import Decomposition, parse_steps
+from subroute.decompose import GivenDecomposer, parse_steps
 from subroute.errors import SubrouteError, missing_extra
 from subroute.inline import split_inline
 from subroute.learned import DECOMPOSER_VERSION, SYSTEM, prompt_messages
@@ -167,6 +167,29 @@ def import_gguf_lora(peft_model, adapter_gguf: Path, base_gguf: Path) -> int:
     return len(new) // 2
 
 
+def data_provenance(examples: list[Example]) -> dict:
+    """Where training examples came from, for a manifest: DecompBench world seeds (so test
+    worlds can be checked against the training ones), reasoning-gym tasks and seeds (never
+    the ones evaluated on), and how many decompositions each source wrote (gold, or found by
+    `subroute train search`)."""
+    out: dict = {}
+    seeds = sorted({ex.meta["world_seed"] for ex in examples if ex.meta.get("world_seed") is not None})
+    if seeds:
+        out["world_seeds"] = seeds
+    rg = [ex for ex in examples if ex.meta.get("source") == "reasoning_gym"]
+    if rg:
+        out["reasoning_gym"] = {"tasks": sorted({str(ex.meta.get("task")) for ex in rg}),
+                                "seeds": sorted({ex.meta.get("seed") for ex in rg if ex.meta.get("seed") is not None}),
+                                "n": len(rg)}
+    found: dict[str, int] = {}
+    for ex in examples:
+        src = str(ex.meta.get("decomposition_source") or "gold")
+        found[src] = found.get(src, 0) + 1
+    if set(found) != {"gold"}:
+        out["decompositions"] = found
+    return out
+
+
 def train_sft(pool: Pool, examples: list[Example], out: str | Path, cfg: DecomposerConfig,
               log: Callable[[dict], None] | None = None, start: str | Path | None = None) -> Path:
     """Fine-tune, export the GGUF adapter, write the artifact folder; returns it. With
@@ -225,9 +248,9 @@ def train_sft(pool: Pool, examples: list[Example], out: str | Path, cfg: Decompo
     manifest = {"kind": "decomposer", "version": DECOMPOSER_VERSION, "base": sig[0], "config": asdict(cfg),
                 "system": SYSTEM, "train_examples": len(rows), "train_seconds": seconds, "history": history,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    seeds = sorted({ex.meta["world_seed"] for ex in examples if ex.decomposition and ex.meta.get("world_seed") is not None})
-    if seeds:  # so test worlds can be checked against the training ones
-        manifest["data"] = {"world_seeds": seeds}
+    manifest["data"] = data_provenance([ex for ex in examples if ex.decomposition])
+    if not manifest["data"]:
+        del manifest["data"]
     if parent is not None:  # the earlier stages, so the manifest tells the whole training
         manifest["parent"] = {"from": str(start), **{k: parent[k] for k in ("config", "train_examples", "train_seconds",
                                                                           "data") if k in parent}}
@@ -287,18 +310,6 @@ class DecomposerGRPOConfig:
     seed: int = field(default=0, metadata={"help": "seed"})
 
 
-class _Given:
-    """A decomposer that returns the steps it was handed (the sampled decomposition)."""
-
-    name = "sampled"
-
-    def __init__(self) -> None:
-        self.steps: list = []
-
-    def decompose(self, question: str, example: Example | None = None) -> Decomposition:
-        return Decomposition(list(self.steps))
-
-
 class OutcomeReward:
     """GRPO's reward for one sampled decomposition: the routed pipeline (allocator frozen)
     runs its steps on the question's context, and the final answer is scored against the
@@ -313,7 +324,7 @@ class OutcomeReward:
                  max_steps: int = 8) -> None:
         from subroute.reasoner import Reasoner
 
-        self.given = _Given()
+        self.given = GivenDecomposer()
         self.reasoner = Reasoner(pool, self.given, allocator, name="grpo-reward")
         self.pool = pool
         self.by_id = {e.id: e for e in examples}

@@ -263,6 +263,18 @@ def read_records(path: str | Path, parse: Callable[[dict[str, Any]], R], what: s
     return out
 
 
+def resume_records(path: str | Path, read: Callable[[Path], list[R]]) -> tuple[Path, list[R]]:
+    """Open a resumable JSONL file for more records: its folder made, the records already
+    there (`read` reads them), and the file rewritten without a last line an interruption
+    cut, so appending goes on from a whole line."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    have = read(out)
+    if have:
+        out.write_text("".join(r.to_json() + "\n" for r in have), encoding="utf-8")
+    return out, have
+
+
 def read_labels(path: str | Path) -> list[StepLabel]:
     return read_records(path, StepLabel.from_dict, "labels", "label record")
 
@@ -279,12 +291,8 @@ def build_labels(pool: Pool, examples: list[Example], out: str | Path, *, pool_p
     """Label every gold step of `examples` into `out` (JSONL), resuming what is there."""
     from tqdm import tqdm
 
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    have = read_labels(out)
+    out, have = resume_records(out, read_labels)
     done = {(lab.example_id, lab.step) for lab in have}
-    if have:  # rewrite without a possibly cut last line
-        out.write_text("".join(lab.to_json() + "\n" for lab in have), encoding="utf-8")
     todo = [ex for ex in examples if ex.decomposition and any((ex.id, i) not in done for i in range(len(ex.decomposition)))]
     with open(out, "a", encoding="utf-8") as f, tqdm(total=len(todo), desc="labels", unit="q", file=sys.stderr,
                                                     disable=not progress) as bar:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -24,6 +25,7 @@ from subroute.train.decomposer import DecomposerConfig, DecomposerGRPOConfig
 if TYPE_CHECKING:
     from subroute.records import Example
     from subroute.train.labels import StepLabel
+    from subroute.train.search import SearchConfig
 
 Echo = Callable[[str], None]
 
@@ -174,18 +176,21 @@ def train_allocator(labels_path: str | Path, out_dir: str | Path, cfg: TrainConf
     return AllocatorRun(Path(art), metrics)
 
 
-def train_decomposer(data_path: str | Path, out_dir: str | Path, cfg: DecomposerConfig | None = None, *,
-                     limit: int | None = None, from_dir: str | Path | None = None,
-                     pool_path: str | None = None) -> DecomposerRun:
-    """LoRA SFT of a small pool model on the gold decompositions of `data_path` (the first
-    `limit` examples), continuing the adapter in `from_dir` when given; writes the artifact
-    (llama.cpp adapter, manifest, curves)."""
+def train_decomposer(data_path: str | Path | list[str | Path], out_dir: str | Path,
+                     cfg: DecomposerConfig | None = None, *, limit: int | None = None,
+                     from_dir: str | Path | None = None, pool_path: str | None = None) -> DecomposerRun:
+    """LoRA SFT of a small pool model on the gold decompositions of `data_path` (one JSONL or
+    several, mixed in the order given: the first `limit` examples of each), continuing the
+    adapter in `from_dir` when given; writes the artifact (llama.cpp adapter, manifest,
+    curves)."""
     from subroute.train.decomposer import train_sft
     from subroute.train.plots import plot_history
 
     cfg = cfg or DecomposerConfig()
     pool = Pool.load(pool_path)
-    art = train_sft(pool, training_examples(data_path)[:limit], out_dir, cfg, start=from_dir)
+    paths = data_path if isinstance(data_path, list) else [data_path]
+    examples = [ex for p in paths for ex in training_examples(p)[:limit]]
+    art = train_sft(pool, examples, out_dir, cfg, start=from_dir)
     history = json.loads((Path(art) / "manifest.json").read_text())["history"]
     plot_history(history, Path(art) / "curves.png", title=f"decomposer LoRA SFT ({cfg.base})")
     return DecomposerRun(Path(art))
@@ -336,3 +341,37 @@ def train_tokens(data_paths: list[str], out_dir: str | Path, *, rg_tasks: list[s
             "reasoning_gym": {"tasks": list(rg_tasks or []), "n": rg_n, "seed": rg_seed} if rg_n else None,
             "label_config": asdict(label_cfg) if label_cfg else None}
     return fit_router(records, out, pool, small=s, large=lg, cfg=router_cfg, extra=data)
+
+
+@dataclass
+class SearchRun:
+    records: list  # SearchRecord
+    examples_path: Path  # the kept decompositions, as DecompBench JSONL for `train decomposer`
+    manifest: dict
+
+
+def train_search(data_paths: list[str], out_dir: str | Path, cfg: "SearchConfig | None" = None, *, rg_tasks: list[str] | None = None,
+                 rg_n: int = 0, rg_seed: int = 0, limit: int | None = None, router: str | None = None,
+                 pool_path: str | None = None, echo: Echo = _quiet) -> SearchRun:
+    """Decompositions found by search (`subroute.train.search`) for the questions of
+    `data_paths` and `rg_n` reasoning-gym questions of `rg_tasks` at `rg_seed`: the records in
+    `out_dir`/search.jsonl (resumed), the kept decompositions in `out_dir`/examples.jsonl,
+    what was searched and found in `out_dir`/manifest.json."""
+    from subroute.train.search import SearchConfig, build_search, search_examples, summary, write_examples
+
+    cfg = cfg or SearchConfig()
+    examples = training_questions(data_paths, limit, rg_tasks, rg_n, rg_seed)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    pool = _cached_pool(pool_path)
+    echo(f"searching decompositions of {len(examples)} question(s) into {out / 'search.jsonl'}")
+    ids = {ex.id for ex in examples}
+    records = [r for r in build_search(pool, examples, out / "search.jsonl", cfg, router=router) if r.example_id in ids]
+    kept = search_examples(records, examples)
+    write_examples(out / "examples.jsonl", kept)
+    manifest = {"kind": "decomposition-search", "config": asdict(cfg), "router": router or "shipped",
+                "data": {"files": list(data_paths), "limit": limit,
+                         "reasoning_gym": {"tasks": list(rg_tasks or []), "n": rg_n, "seed": rg_seed} if rg_n else None},
+                "found": summary(records), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return SearchRun(records, out / "examples.jsonl", manifest)

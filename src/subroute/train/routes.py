@@ -42,7 +42,7 @@ from subroute.learned import ROUTE_HEADS, ROUTE_VERSION, pool_signature
 from subroute.pool import Pool
 from subroute.reasoner import DEFAULT_THRESHOLD, Reasoner
 from subroute.records import Example
-from subroute.train.labels import read_records
+from subroute.train.labels import read_records, resume_records
 
 ROUTE_LABELS_VERSION = 1
 # the routes each head chooses between: (its own route, the one it is weighed against)
@@ -121,12 +121,8 @@ def build_route_labels(pool: Pool, examples: list[Example], out: str | Path, *, 
 
     from subroute.bench.datasets import score
 
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    have = read_route_labels(out)
+    out, have = resume_records(out, read_route_labels)
     done = {lab.example_id for lab in have}
-    if have:  # rewrite without a possibly cut last line
-        out.write_text("".join(lab.to_json() + "\n" for lab in have), encoding="utf-8")
     # every route is forced (`Reasoner.answer(route=...)`), so a route policy the router has is never asked
     reasoner = reasoner or Reasoner.default(pool, threshold=threshold, router=router)
     todo = [ex for ex in examples if ex.id not in done]
