@@ -154,14 +154,16 @@ def search_question(reasoner: Reasoner, given: GivenDecomposer, drawers: list[tu
             seen.add(_key(d))
             given.steps = d.steps
             t = reasoner.answer(ex.question, ex.context, ex, route="steps")
-            ok = bool(scorer(t.answer, ex)[0]) if t.answer and not t.error else False
-            rec.candidates.append(Candidate(source, temp, k, [s.text for s in d.steps], ok, t.cost, d.cost, t.answer,
-                                            [s.answer for s in t.steps], t.error))
+            rec.candidates.append(Candidate(source, temp, k, [s.text for s in d.steps], _right(scorer, t, ex), t.cost,
+                                            d.cost, t.answer, [s.answer for s in t.steps], t.error))
     if router is not None:
         t = router.answer(ex.question, ex.context, ex)
-        ok = bool(scorer(t.answer, ex)[0]) if t.answer and not t.error else False
-        rec.router = RouterTry(t.route, ok, t.cost, t.answer, t.error)
+        rec.router = RouterTry(t.route, _right(scorer, t, ex), t.cost, t.answer, t.error)
     return rec
+
+
+def _right(scorer, t, ex: Example) -> bool:
+    return bool(scorer(t.answer, ex)[0]) if t.answer and not t.error else False
 
 
 def build_search(pool: Pool, examples: list[Example], out: str | Path, cfg: SearchConfig | None = None, *,
@@ -182,7 +184,7 @@ def build_search(pool: Pool, examples: list[Example], out: str | Path, cfg: Sear
     if not hasattr(base.decomposer, "sample"):
         raise SubrouteError(f"the router's decomposer ({type(base.decomposer).__name__}) cannot be sampled")
     given = GivenDecomposer()
-    reasoner = Reasoner(pool, given, base.executor.allocator, name="search", gate=base.gate)
+    runner = Reasoner(pool, given, base.executor.allocator, name="search", gate=base.gate)
     drawers: list[tuple[str, Any, int]] = [("decomposer", base.decomposer, cfg.samples)]
     if cfg.prompted:
         prompted = PromptedDecomposer(pool, cfg.prompted_model)
@@ -191,7 +193,7 @@ def build_search(pool: Pool, examples: list[Example], out: str | Path, cfg: Sear
     with open(out, "a", encoding="utf-8") as f:
         bar = tqdm(todo, desc="search", unit="q", file=sys.stderr, disable=not progress)
         for ex in bar:
-            rec = search_question(reasoner, given, drawers, ex, temperature=cfg.temperature, scorer=score, router=base)
+            rec = search_question(runner, given, drawers, ex, temperature=cfg.temperature, scorer=score, router=base)
             f.write(rec.to_json() + "\n")
             f.flush()
             have.append(rec)
