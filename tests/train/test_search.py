@@ -6,6 +6,7 @@ import pytest
 from subroute.allocate import ConfidenceAllocator
 from subroute.bench.datasets import load_jsonl
 from subroute.decompose import Decomposition, GivenDecomposer, Subtask, parse_steps, single_step
+from subroute.errors import SubrouteError
 from subroute.gate import Gate
 from subroute.reasoner import Reasoner
 from subroute.records import Example
@@ -115,7 +116,7 @@ def test_the_search_resumes_and_names_a_broken_file(tmp_path):
     assert [r.example_id for r in again] == [r.example_id for r in first] and len(sampler.asked) == 1
     assert len(read_search(p)) == 2
     p.write_text("not json\n" + lines[1] + "\n")
-    with pytest.raises(Exception, match="search file .*line 1"):
+    with pytest.raises(SubrouteError, match="search file .*line 1"):
         read_search(p)
 
 

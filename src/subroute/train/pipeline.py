@@ -293,6 +293,14 @@ def training_questions(data_paths: list[str], limit: int | None, rg_tasks: list[
     return examples
 
 
+def questions_data(data_paths: list[str], limit: int | None, rg_tasks: list[str] | None, rg_n: int,
+                   rg_seed: int) -> dict:
+    """What `training_questions` read, for a manifest: the files, the limit, and the
+    reasoning-gym tasks, count and seed (None when there were none)."""
+    return {"files": list(data_paths), "limit": limit,
+            "reasoning_gym": {"tasks": list(rg_tasks or []), "n": rg_n, "seed": rg_seed} if rg_n else None}
+
+
 def train_routes(data_paths: list[str], out_dir: str | Path, cfg: RoutesConfig | None = None, *,
                  rg_tasks: list[str] | None = None, rg_n: int = 0, rg_seed: int = 0, limit: int | None = None,
                  labels_path: str | Path | None = None, router: str | None = None, pool_path: str | None = None,
@@ -311,8 +319,8 @@ def train_routes(data_paths: list[str], out_dir: str | Path, cfg: RoutesConfig |
     labels = build_route_labels(pool, examples, labels_file, threshold=cfg.threshold, router=router)
     ids = {ex.id for ex in examples}
     labels = [lab for lab in labels if lab.example_id in ids]
-    data = {"files": list(data_paths), "reasoning_gym": {"tasks": list(rg_tasks or []), "n": rg_n, "seed": rg_seed}
-            if rg_n else None, "limit": limit, "threshold": cfg.threshold, "router": router or "shipped"}
+    data = {**questions_data(data_paths, limit, rg_tasks, rg_n, rg_seed), "threshold": cfg.threshold,
+            "router": router or "shipped"}
     return train_route_policy(pool, labels, out, accuracy_weight=cfg.accuracy_weight, l2=cfg.l2, data=data)
 
 
@@ -337,8 +345,7 @@ def train_tokens(data_paths: list[str], out_dir: str | Path, *, rg_tasks: list[s
                                  pool_path=pool_path, ray_address=ray_address)
     ids = {j.id for j in jobs}
     records = [r for r in records if r.id in ids]
-    data = {"files": list(data_paths), "limit": limit, "labels": str(labels_file),
-            "reasoning_gym": {"tasks": list(rg_tasks or []), "n": rg_n, "seed": rg_seed} if rg_n else None,
+    data = {**questions_data(data_paths, limit, rg_tasks, rg_n, rg_seed), "labels": str(labels_file),
             "label_config": asdict(label_cfg) if label_cfg else None}
     return fit_router(records, out, pool, small=s, large=lg, cfg=router_cfg, extra=data)
 
@@ -370,8 +377,7 @@ def train_search(data_paths: list[str], out_dir: str | Path, cfg: "SearchConfig 
     kept = search_examples(records, examples)
     write_examples(out / "examples.jsonl", kept)
     manifest = {"kind": "decomposition-search", "config": asdict(cfg), "router": router or "shipped",
-                "data": {"files": list(data_paths), "limit": limit,
-                         "reasoning_gym": {"tasks": list(rg_tasks or []), "n": rg_n, "seed": rg_seed} if rg_n else None},
+                "data": questions_data(data_paths, limit, rg_tasks, rg_n, rg_seed),
                 "found": summary(records), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return SearchRun(records, out / "examples.jsonl", manifest)

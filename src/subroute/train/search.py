@@ -149,9 +149,10 @@ def search_question(reasoner: Reasoner, given: GivenDecomposer, drawers: list[tu
             temp = temperature if k else 0.0
             d = dec.sample(inline.for_decomposer, temperature=temp, seed=k)
             rec.drawn += 1
-            if d.fallback or not d.steps or _key(d) in seen:  # unparsed, or steps already run
+            key = _key(d)
+            if d.fallback or not d.steps or key in seen:  # unparsed, or steps already run
                 continue
-            seen.add(_key(d))
+            seen.add(key)
             given.steps = d.steps
             t = reasoner.answer(ex.question, ex.context, ex, route="steps")
             rec.candidates.append(Candidate(source, temp, k, [s.text for s in d.steps], _right(scorer, t, ex), t.cost,
@@ -212,9 +213,8 @@ def search_examples(records: list[SearchRecord], examples: list[Example]) -> lis
         k, ex = r.kept, by_id.get(r.example_id)
         if k is None or ex is None:
             continue
-        answers = k.step_answers + [""] * (len(k.steps) - len(k.step_answers))
         steps = []
-        for text, ans in zip(k.steps, answers):
+        for text, ans in zip(k.steps, k.step_answers, strict=True):  # a right run ran every step
             deps = tuple(sorted({int(m) for m in REF.findall(text)}))
             steps.append(GoldStep(text, ans, "synthesis" if len(deps) >= 2 else "recall", deps))
         out.append(Example(ex.id, ex.question, ex.answer, list(ex.aliases), ex.answer_set, ex.context, steps,
@@ -236,17 +236,9 @@ def write_examples(path: str | Path, examples: list[Example]) -> int:
             if ex.decomposition:
                 d["decomposition"] = [{"question": s.question, "answer": s.answer, "type": s.type,
                                        "depends_on": list(s.depends_on)} for s in ex.decomposition]
-            d.update({k: v for k, v in ex.meta.items() if k not in d and _jsonable(v)})
+            d.update({k: v for k, v in ex.meta.items() if k not in d})  # JSON already: read from JSONL or scalars
             f.write(json.dumps(d, ensure_ascii=False) + "\n")
     return len(examples)
-
-
-def _jsonable(v: Any) -> bool:
-    try:
-        json.dumps(v)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def summary(records: list[SearchRecord]) -> dict[str, Any]:
