@@ -17,9 +17,12 @@ both by the default router's whole-question route.
 
 `--training`: the default router as shipped, gate and all, on the training questions the
 whole-question route's rules and example turns are chosen on: every question of reasoning-gym
-seed 1 over the tasks below (96), and 48 DecompBench questions of training world 150 with
+seed 1 over the tasks below (96), 48 DecompBench questions of training world 150 with
 their facts stated inline or listed (comparisons, compositions, arithmetic and word problems,
-phrasing 0.5); right and cost per set, and the cost as a share of Qwen-1.5B's answering alone.
+phrasing 0.5), and the 24 hand-written questions of `benchmarks/data/dev.jsonl` (facts
+inline, word problems, short notes; written for tuning, never part of the external suite);
+right and cost per set, and the cost as a share of Qwen-1.5B's answering alone. `--show`
+prints each question answered wrong, with the calls the router made.
 
 `--stated`: no model; over every reasoning-gym task (8 questions each, seed 11), the
 questions whose written-out arithmetic is evaluated with no call (`program.stated_arithmetic`)
@@ -57,9 +60,10 @@ def main() -> None:
     ap.add_argument("--picks", action="store_true", help="pick questions: as a program against asked plainly")
     ap.add_argument("--training", action="store_true", help="the default router on the training questions")
     ap.add_argument("--stated", action="store_true", help="arithmetic written out, over every reasoning-gym task")
+    ap.add_argument("--show", action="store_true", help="with --training, print the questions answered wrong")
     a = ap.parse_args()
     if a.training:
-        return training()
+        return training(a.show)
     if a.stated:
         return stated()
     if a.picks:
@@ -113,8 +117,10 @@ def picks(seed: int, n: int) -> None:
     print(f"program / plain: right x{b_ok / max(a_ok, 1):.2f}, cost x{b_cost / a_cost:.2f}")
 
 
-def training() -> None:
-    from subroute.bench.datasets import parse_example
+def training(show: bool = False) -> None:
+    from pathlib import Path
+
+    from subroute.bench.datasets import load_jsonl, parse_example
     from subroute.worlds import QuestionConfig, WorldConfig, build_world, generate_questions
 
     cfg = QuestionConfig(n=48, min_hops=2, max_hops=3, kinds={"arithmetic": 1.0, "word": 2.0, "compositional": 1.0,
@@ -125,13 +131,20 @@ def training() -> None:
     pool = Pool.load().use_cache(CallCache())
     r = Reasoner.default(pool)
     large = DirectSystem(pool, pool.names[-1])  # the benchmark's own `direct:` baseline
-    for name, exs in (("reasoning-gym seed 1", reasoning_gym_examples(TASKS, 96, 1)), ("DecompBench world 150", world)):
+    dev = load_jsonl(Path(__file__).parent / "data" / "dev.jsonl")
+    for name, exs in (("reasoning-gym seed 1", reasoning_gym_examples(TASKS, 96, 1)), ("DecompBench world 150", world),
+                      ("hand-written dev", dev)):
         ok, cost, base = 0, 0.0, 0.0
         for e in tqdm(exs, desc=name, leave=False):
             t = r.answer(e.question, e.context, e)
-            ok += bool(t.answer and not t.error and score(t.answer, e)[0])
+            right = bool(t.answer and not t.error and score(t.answer, e)[0])
+            ok += right
             cost += t.cost
             base += large.run(e)[0].cost
+            if show and not right:
+                calls = "; ".join(f"{c.model} {c.role} {c.confidence or 0:.2f} {c.program or c.text!r}"[:120]
+                                  for s in t.steps for c in s.calls)
+                tqdm.write(f"  {e.id}: {t.answer!r} (gold {e.answer!r}) route {t.route}: {calls}")
         print(f"{name:<22} {ok:>3}/{len(exs)} right  ${cost:.5f}  {cost / base:.0%} of {large.model}'s cost", flush=True)
 
 
